@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// svirt-hook: sVirt (MCS) labels for OCI containers, as a standalone hook.
+//
+// One target per concern so each compiles and tests on its own; none of the
+// library targets imports Foundation, because the hook runs on every container
+// start and Foundation costs milliseconds of start-up (see DESIGN.md).
+import PackageDescription
+
+let package = Package(
+    name: "svirt-hook",
+    products: [
+        .executable(name: "svirt-hook", targets: ["svirt-hook"]),
+    ],
+    targets: [
+        // libselinux from Debian's libselinux1-dev: host policy facts.
+        .systemLibrary(
+            name: "CSELinux",
+            pkgConfig: "libselinux",
+            providers: [.apt(["libselinux1-dev"])]
+        ),
+        // Thin typed wrappers over the system calls we use (errno-carrying errors).
+        .target(name: "SVirtSystem"),
+        // Order-preserving JSON tree; numbers kept as their source text.
+        .target(name: "SVirtJSON"),
+        // Context, MCSLevel, category ranges, lxc_contexts, label options, host facts.
+        .target(name: "SVirtSELinux", dependencies: ["CSELinux", "SVirtSystem"]),
+        // Typed views over config.json and the runtime state.
+        .target(name: "SVirtOCI", dependencies: ["SVirtJSON"]),
+        // On-disk MCS level reservations, unique across processes.
+        .target(name: "SVirtAllocation", dependencies: ["SVirtSystem", "SVirtSELinux"]),
+        // fd-relative, symlink-safe, parallel relabel of a tree.
+        .target(name: "SVirtRelabel", dependencies: ["SVirtSystem", "SVirtSELinux"]),
+        // The pipeline: input bytes -> plan -> apply.
+        .target(name: "SVirtHook", dependencies: [
+            "SVirtSystem", "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
+        ]),
+        .executableTarget(name: "svirt-hook", dependencies: ["SVirtHook"]),
+
+        .testTarget(name: "SVirtSystemTests", dependencies: ["SVirtSystem"]),
+        .testTarget(name: "SVirtJSONTests", dependencies: ["SVirtJSON"]),
+        .testTarget(name: "SVirtSELinuxTests", dependencies: ["SVirtSELinux"]),
+        .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI"]),
+        .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation"]),
+        .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
+        .testTarget(name: "SVirtHookTests", dependencies: ["SVirtHook"]),
+        // Runs the built binary (and real runc/podman/containerd when present).
+        .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"]),
+    ]
+)

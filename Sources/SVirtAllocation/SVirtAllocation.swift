@@ -1,0 +1,1 @@
+// SVirtAllocation: see Package.swift for what this module is for.

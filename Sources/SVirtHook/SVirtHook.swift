@@ -1,0 +1,1 @@
+// SVirtHook: see Package.swift for what this module is for.

@@ -1,0 +1,1 @@
+// SVirtOCI: see Package.swift for what this module is for.

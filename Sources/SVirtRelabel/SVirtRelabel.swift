@@ -1,0 +1,1 @@
+// SVirtRelabel: see Package.swift for what this module is for.

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An errno value with its C name's meaning, so errors can say "EACCES" and
+/// callers can match on the exact cause (ENOENT mid-walk is not a failure).
+public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// The calling thread's current errno.
+    public static var current: Errno { Errno(rawValue: errno) }
+
+    public var description: String { String(cString: strerror(rawValue)) }
+
+    public static let noEntry = Errno(rawValue: ENOENT)
+    public static let exists = Errno(rawValue: EEXIST)
+    public static let interrupted = Errno(rawValue: EINTR)
+    public static let accessDenied = Errno(rawValue: EACCES)
+    public static let permissionDenied = Errno(rawValue: EPERM)
+    public static let notSupported = Errno(rawValue: EOPNOTSUPP)
+    public static let readOnlyFileSystem = Errno(rawValue: EROFS)
+    public static let notDirectory = Errno(rawValue: ENOTDIR)
+    public static let isDirectory = Errno(rawValue: EISDIR)
+    public static let tooManyLinks = Errno(rawValue: ELOOP)
+    public static let noData = Errno(rawValue: ENODATA)
+    public static let rangeTooSmall = Errno(rawValue: ERANGE)
+    public static let invalid = Errno(rawValue: EINVAL)
+    public static let noSpace = Errno(rawValue: ENOSPC)
+    public static let wouldBlock = Errno(rawValue: EAGAIN)
+    public static let crossDevice = Errno(rawValue: EXDEV)
+    public static let noProcess = Errno(rawValue: ESRCH)
+}
+
+/// A failed system call: which call, on which path (if any), and why.
+/// Its description is one line, ready for stderr and syslog.
+public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let call: String
+    public let path: String?
+    public let errno: Errno
+
+    public init(_ call: String, path: String? = nil, errno: Errno = .current) {
+        self.call = call
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        if let path { return "\(call) \(path): \(errno)" }
+        return "\(call): \(errno)"
+    }
+}
+
+/// Runs a system call that returns -1 on failure, retrying on EINTR, and
+/// throws a `SystemError` naming the call (and path) otherwise.
+@inline(__always)
+@discardableResult
+public func syscall<T: FixedWidthInteger>(
+    _ name: String, path: String? = nil, _ body: () -> T
+) throws(SystemError) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let err = Errno.current
+        if err == .interrupted { continue }
+        throw SystemError(name, path: path, errno: err)
+    }
+}
