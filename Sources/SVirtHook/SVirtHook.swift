@@ -1,1 +1,0 @@
-// SVirtHook: see Package.swift for what this module is for.
