@@ -9,7 +9,7 @@ import SVirtSystem
 /// One row of `list`: a key holding a level, or an entry a crash or a
 /// hand edit left behind.
 public struct Reservation: Equatable, Sendable {
-    public enum State: Equatable, Sendable {
+    public enum State: Hashable, Sendable {
         /// The key holds the level (record and holder agree).
         case held
         /// A record whose level lacks the key as holder (interrupted release).
