@@ -97,7 +97,7 @@ extension ReservationStore {
         for name in keyNames where !name.hasPrefix(".") {
             let path = "\(keysPath)/\(name)"
             let bytes: [UInt8]
-            do { bytes = try Files.read(path, limit: 1 << 20) } catch where error.errno == .noEntry {
+            do { bytes = try StoreSystem.readSmall(path) } catch where error.errno == .noEntry {
                 continue
             } catch { throw .io(error) }
             if bytes.isEmpty { continue } // a lock file of a reservation in progress
