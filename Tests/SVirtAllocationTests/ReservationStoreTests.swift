@@ -60,6 +60,7 @@ struct ReservationStoreTests {
         #expect(error?.kind == .exhausted)
         #expect(error?.description.contains("c0.c2") == true)
         #expect(try dir.entries("tmp").isEmpty, "a failed attempt leaves no temporary behind")
+        #expect(!dir.exists("keys/d"), "nor an empty record")
         let freed = try store.release(key: "b")
         #expect(try store.reserve(key: "d", rootPath: nil, range: tiny, inUse: []) == freed.first)
     }
