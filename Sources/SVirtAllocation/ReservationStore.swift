@@ -25,7 +25,8 @@ import SVirtSystem
 /// A process locks `keys/<name>` (flock, per key: reservations for other
 /// keys never wait) and reads the record. If the record's level still has
 /// this key as holder, that level is returned: the same key always gets the
-/// same level. Otherwise a directory `tmp/<pid>.<random>` holding the
+/// same level (even when it is now outside the range or in `inUse`: the
+/// container's files already carry it). Otherwise a directory `tmp/<pid>.<random>` holding the
 /// holder file is renamed to `levels/<level>` with `RENAME_NOREPLACE`. The
 /// rename is the one atomic step that takes a level: it fails with EEXIST
 /// when any directory is there (held, or a half-released empty one), and

@@ -173,4 +173,28 @@ struct ReservationProcessTests {
             #expect(try Self.run(binary, ["reserve", row.key] + common, name: "again\(i)", in: ws).out == row.level + "\n")
         }
     }
+    @Test("admin commands exit with the documented codes and one-line errors")
+    func adminExitCodes() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let state = ["--state-dir", ws.state]
+        func code(_ args: [String], _ name: String) throws -> Int32 { try Self.run(binary, args, name: name, in: ws).code }
+        func stderr(_ name: String) -> String {
+            (try? String(contentsOfFile: "\(ws.path)/out/\(name).err", encoding: .utf8)) ?? ""
+        }
+        #expect(try code(["reserve"] + state, "noarg") == 2)
+        #expect(try code(["list", "--bogus"] + state, "bogus") == 2)
+        #expect(try code(["gc", "--root", "/x"] + state, "misplaced") == 2)
+        #expect(try code(["reserve", "k", "--level", "s0:c1,,c2"] + state, "badlevel") == 4)
+        #expect(try code(["reserve", "k", "--range", "c3.c3"] + state, "tiny") == 6)
+        #expect(stderr("tiny").contains("c3.c3"))
+        #expect(try code(["release", "nothing-here"] + state, "unknown") == 6)
+        let reserved = try Self.run(binary, ["reserve", "k", "--level", "s0:c1,c2"] + state, name: "ok", in: ws)
+        #expect(reserved.code == 0 && reserved.out == "s0:c1,c2\n")
+        #expect(try Self.run(binary, ["release", "s0:c1,c2"] + state, name: "rel", in: ws).out == "released s0:c1,c2 key k\n")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: ws.path + "/file"))
+        #expect(try code(["list", "--state-dir", ws.path + "/file"], "notdir") == 6)
+        let message = stderr("notdir")
+        #expect(message.contains(ws.path + "/file") && message.split(separator: "\n").count == 1)
+    }
 }

@@ -278,7 +278,14 @@ struct ReservationStoreTests {
         try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0, "needs root: mount tmpfs")
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         let existing = try dir.store().reserve(key: "a", rootPath: nil, range: .full, inUse: [])
-        try #require(mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0)
+        // EBUSY while a child spawned by a parallel test still shares our
+        // descriptor table between its fork and exec: retry briefly.
+        var remounted = mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0
+        for _ in 0..<100 where !remounted && errno == EBUSY {
+            usleep(20_000)
+            remounted = mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0
+        }
+        try #require(remounted, "remount read-only: \(String(cString: strerror(errno)))")
         let store = try dir.store()
         #expect(try store.reserve(key: "a", rootPath: nil, range: .full, inUse: []) == existing)
         #expect(try store.list().count == 1)
