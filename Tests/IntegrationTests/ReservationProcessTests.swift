@@ -197,4 +197,32 @@ struct ReservationProcessTests {
         let message = stderr("notdir")
         #expect(message.contains(ws.path + "/file") && message.split(separator: "\n").count == 1)
     }
+    @Test("gc running alongside 120 reservations and releases never frees a live reservation")
+    func gcConcurrentWithReservations() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let common = ["--root", ws.path, "--state-dir", ws.state]
+        // Half the keys held before, then released during the run; their
+        // levels may be redrawn by the others, never shared.
+        for i in 0..<30 { #expect(try Self.run(binary, ["reserve", "old\(i)"] + common, name: "old\(i)", in: ws).code == 0) }
+        var pids: [(pid: pid_t, name: String)] = []
+        for i in 0..<120 {
+            pids.append((try Self.spawn(binary, ["reserve", "c\(i)"] + common, name: "c\(i)", in: ws), "c\(i)"))
+            if i % 4 == 0 {
+                pids.append((try Self.spawn(binary, ["release", "old\(i / 4)", "--state-dir", ws.state], name: "rel\(i)", in: ws), "rel\(i)"))
+            }
+            if i % 10 == 0 {
+                pids.append((try Self.spawn(binary, ["gc", "--state-dir", ws.state], name: "gc\(i)", in: ws), "gc\(i)"))
+            }
+        }
+        for p in pids { #expect(Self.wait(p.pid) == 0, "\(p.name): \(ws.output(p.name))") }
+        let rows = try Self.list(binary, ws)
+        #expect(rows.allSatisfy { $0.state == "held" })
+        #expect(Set(rows.map(\.level)).count == rows.count, "a level held by two keys")
+        let byKey = Dictionary(uniqueKeysWithValues: rows.map { ($0.key, $0.level) })
+        for i in 0..<120 {
+            #expect(byKey["c\(i)"] == ws.output("c\(i)").trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(rows.count == 120)
+    }
 }
