@@ -82,8 +82,8 @@ enum HookCommand {
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
             relabeler: { () throws(HookError) -> any MountRelabeler in UnavailableRelabeler() },
-            release: options.noReserve ? nil : { () throws(HookError) -> any ReservationRelease in
-                StoreRelease(store: try openStore(stateDirectory))
+            release: { () throws(HookError) -> (any ReservationRelease)? in
+                options.noReserve ? nil : StoreRelease(store: try openStore(stateDirectory))
             },
             readFile: readFile,
             currentDirectory: currentDirectory())
