@@ -198,11 +198,8 @@ struct RandomLevelAllocatorTests {
     @Test("raw values in the biased low band are redrawn, not folded by modulo")
     func rejection() throws {
         // For bound 3, 2^32 mod 3 = 1: the value 0 must be rejected.
-        // Pool words are consumed from the end of each 16-word fetch.
-        var words = [UInt32](repeating: 0, count: 16)
-        words[15] = 0        // rejected
-        words[14] = 4        // 4 % 3 = 1 -> first category
-        words[13] = 5        // 5 % 3 = 2 -> second category
+        // Pool words are consumed from the end of each two-word fetch.
+        let words: [UInt32] = [4, 0, 7, 5]  // 0 rejected; 4 % 3 = 1, 5 % 3 = 2
         let a = RandomLevelAllocator(source: Self.source(words))
         #expect(try a.level(for: key, range: CategoryRange(lower: 10, upper: 12)) == MCSLevel("s0:c11,c12"))
     }
