@@ -73,6 +73,8 @@ public struct Relabeler: Sendable {
     let policy: SystemPathPolicy?
     /// Read before every write, even on a first pass (see WritePolicy).
     let alwaysReadFirst: Bool
+    /// Tests: force the older-kernel xattr path instead of probing.
+    var forcedMethod: XattrMethod?
 
     /// `threads`: walker threads, 0 = one per online CPU (at most 8).
     public init(threads: Int = 0) {
@@ -106,7 +108,8 @@ public struct Relabeler: Sendable {
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
-                        mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel))
+                        mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel),
+                        method: forcedMethod)
         var report = try walk.run()
         if walk.stoppedWithWarning { return report }
         // The root last: only a complete walk marks the tree as done.
@@ -139,7 +142,7 @@ public struct Relabeler: Sendable {
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {
         let (err, st) = Linux.statx(source.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
         guard err == 0, st.mask & LinuxFlag.statxMountID != 0,
-              let text = try? Files.read("/proc/self/mountinfo", limit: 64 << 20) else {
+              let text = MountTable.readOwn() else {
             return true // cannot tell: check every entry
         }
         return MountTable.needsEntryChecks(

@@ -53,13 +53,14 @@ final class Walk: @unchecked Sendable {
     private var visited = 0
     private var changed = 0
 
-    init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool) {
+    init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
+         method: XattrMethod? = nil) {
         self.mayWriteBlind = mayWriteBlind
         self.root = root
         self.label = label
         self.threadLimit = threadLimit
         self.entryChecks = entryChecks
-        self.method = XattrMethod.probe(directory: root.fd)
+        self.method = method ?? XattrMethod.probe(directory: root.fd)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }
