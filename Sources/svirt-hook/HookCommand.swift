@@ -81,7 +81,7 @@ enum HookCommand {
                 return StoreAllocator(store: try openStore(stateDirectory),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
-            relabeler: { () throws(HookError) -> any MountRelabeler in UnavailableRelabeler() },
+            relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler() },
             release: { () throws(HookError) -> (any ReservationRelease)? in
                 options.noReserve ? nil : StoreRelease(store: try openStore(stateDirectory))
             },
