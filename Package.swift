@@ -18,6 +18,8 @@ let package = Package(
             pkgConfig: "libselinux",
             providers: [.apt(["libselinux1-dev"])]
         ),
+        // Linux calls Swift's Glibc module does not import (renameat2, syscall).
+        .systemLibrary(name: "CLinux"),
         // Thin typed wrappers over the system calls we use (errno-carrying errors).
         .target(name: "SVirtSystem"),
         // Order-preserving JSON tree; numbers kept as their source text.
@@ -27,14 +29,16 @@ let package = Package(
         // Typed views over config.json and the runtime state.
         .target(name: "SVirtOCI", dependencies: ["SVirtJSON"]),
         // On-disk MCS level reservations, unique across processes.
-        .target(name: "SVirtAllocation", dependencies: ["SVirtSystem", "SVirtSELinux"]),
+        .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
         .target(name: "SVirtRelabel", dependencies: ["SVirtSystem", "SVirtSELinux"]),
         // The pipeline: input bytes -> plan -> apply.
         .target(name: "SVirtHook", dependencies: [
             "SVirtSystem", "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
         ]),
-        .executableTarget(name: "svirt-hook", dependencies: ["SVirtHook"]),
+        .executableTarget(name: "svirt-hook", dependencies: [
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtSystem",
+        ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
 

@@ -318,10 +318,7 @@ public struct ReservationStore: Sendable {
             return preferring
         }
         for _ in 0..<LevelDraw.randomAttempts {
-            let level: MCSLevel
-            do { level = try LevelDraw.randomPair(in: range) { () throws(SystemError) -> UInt32 in try random.next() } } catch {
-                throw .io(error)
-            }
+            let level = LevelDraw.randomPair(in: range) { random.next() }
             if LevelDraw.isCandidate(level, in: range, inUse: inUse), try attempt(level) { return level }
         }
         // Allocation pressure: free what is gone, then look at every pair.
@@ -336,7 +333,7 @@ public struct ReservationStore: Sendable {
     /// `tmp/<pid>.<random>/<holder>`, fsynced so that after the rename the
     /// level is never seen without its holder.
     private func makeNewborn(holder: String, random: inout RandomWords) throws(SystemError) -> String {
-        let path = "\(tmpPath)/\(getpid()).\(try random.hex(bytes: 8))"
+        let path = "\(tmpPath)/\(getpid()).\(random.hex(bytes: 8))"
         try syscall("mkdir", path: path) { mkdir(path, 0o755) }
         let file = try FileDescriptor.open("\(path)/\(holder)", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644)
         file.close()

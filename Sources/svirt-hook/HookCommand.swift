@@ -103,7 +103,7 @@ enum HookCommand {
             var input: [UInt8]?
             if options.bundle == nil {
                 do {
-                    input = try FileDescriptor.standardInput.readToEnd(limit: HookRun.inputLimit)
+                    input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
                 } catch where error.errno.rawValue == EFBIG {
                     throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
                 } catch {
@@ -194,7 +194,7 @@ enum HookCommand {
 
     static func readFile(_ path: String) throws(HookError) -> [UInt8] {
         do {
-            return try Files.readCompact(path, limit: HookRun.inputLimit)
+            return try Files.read(path, limit: HookRun.inputLimit)
         } catch where error.errno.rawValue == EFBIG {
             throw HookError(.badInput, "\(path): larger than \(HookRun.inputLimit >> 20) MiB")
         } catch {

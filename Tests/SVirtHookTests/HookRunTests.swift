@@ -153,20 +153,17 @@ struct HookRunTests {
 
 @Suite("RandomLevelAllocator")
 struct RandomLevelAllocatorTests {
-    /// A source that yields the given 32-bit words in order, then fails.
+    /// A source that yields the given 32-bit words in order.
     static func source(_ words: [UInt32]) -> RandomLevelAllocator.Source {
         let box = WordBox(words)
-        return { buffer in
-            let typed = buffer.bindMemory(to: UInt32.self)
-            for i in typed.indices { typed[i] = try box.take() }
-        }
+        return { box.take() }
     }
 
     final class WordBox: @unchecked Sendable {
         var words: [UInt32]
         init(_ words: [UInt32]) { self.words = words }
-        func take() throws -> UInt32 {
-            guard !words.isEmpty else { throw Failure(description: "out of words") }
+        func take() -> UInt32 {
+            precondition(!words.isEmpty, "test source ran out of words")
             return words.removeFirst()
         }
     }
@@ -195,11 +192,11 @@ struct RandomLevelAllocatorTests {
         #expect(throws: RandomLevelAllocator.Exhausted.self) { try a.level(for: key, range: CategoryRange(lower: 5, upper: 5)) }
     }
 
-    @Test("raw values in the biased low band are redrawn, not folded by modulo")
+    @Test("raw values in the biased top band are redrawn, not folded by modulo")
     func rejection() throws {
-        // For bound 3, 2^32 mod 3 = 1: the value 0 must be rejected.
-        // Pool words are consumed from the end of each two-word fetch.
-        let words: [UInt32] = [4, 0, 7, 5]  // 0 rejected; 4 % 3 = 1, 5 % 3 = 2
+        // For bound 3, 2^32 mod 3 = 1: the one value past the last whole
+        // cycle, UInt32.max, must be rejected.
+        let words: [UInt32] = [UInt32.max, 4, 5]  // rejected; 4 % 3 = 1, 5 % 3 = 2
         let a = RandomLevelAllocator(source: Self.source(words))
         #expect(try a.level(for: key, range: CategoryRange(lower: 10, upper: 12)) == MCSLevel("s0:c11,c12"))
     }

@@ -1,7 +1,5 @@
 import Testing
 import SVirtSELinux
-import SVirtSystem
-@testable import SVirtAllocation
 
 @Suite("LevelDraw")
 struct LevelDrawTests {
@@ -12,7 +10,7 @@ struct LevelDrawTests {
         var counts: [MCSLevel: Int] = [:]
         let draws = 60_000
         for _ in 0..<draws {
-            let level = try LevelDraw.randomPair(in: range) { () throws(SystemError) -> UInt32 in try words.next() }
+            let level = LevelDraw.randomPair(in: range) { words.next() }
             #expect(level.categories.count == 2 && level.categories[0] < level.categories[1])
             #expect(range.contains(level.categories[0]) && range.contains(level.categories[1]))
             counts[level, default: 0] += 1

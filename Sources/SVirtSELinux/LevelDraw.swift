@@ -1,5 +1,3 @@
-import SVirtSELinux
-
 /// The pure part of choosing a level: uniform two-category pairs from a
 /// range, which pairs are never handed out, and the ordered fallback.
 public enum LevelDraw {
@@ -25,7 +23,7 @@ public enum LevelDraw {
     }
 
     /// Uniform in 0..<bound by rejection, without modulo bias.
-    static func uniform<E: Error>(below bound: Int, next: () throws(E) -> UInt32) throws(E) -> Int {
+    public static func uniform<E: Error>(below bound: Int, next: () throws(E) -> UInt32) throws(E) -> Int {
         let n = UInt64(bound)
         let limit = (UInt64(1) << 32) - ((UInt64(1) << 32) % n)
         while true {
@@ -52,4 +50,34 @@ public enum LevelDraw {
 
     /// How many pairs the range holds, for the exhaustion message.
     public static func pairCount(in range: CategoryRange) -> Int { range.count * (range.count - 1) / 2 }
+}
+
+/// 32-bit random words from the kernel's CSPRNG: the standard library's
+/// SystemRandomNumberGenerator reads getrandom(2) on Linux, which also works
+/// in a fully static binary (no symbol lookup at run time).
+public struct RandomWords: Sendable {
+    private var generator = SystemRandomNumberGenerator()
+    private var spare: UInt32?
+
+    public init() {}
+
+    public mutating func next() -> UInt32 {
+        if let word = spare {
+            spare = nil
+            return word
+        }
+        let pair = generator.next()
+        spare = UInt32(truncatingIfNeeded: pair >> 32)
+        return UInt32(truncatingIfNeeded: pair)
+    }
+
+    /// `count` random bytes as lower-case hex, for unique temporary names.
+    public mutating func hex(bytes count: Int) -> String {
+        var text = ""
+        for _ in 0..<(count + 3) / 4 {
+            let digits = String(next(), radix: 16)
+            text += String(repeating: "0", count: 8 - digits.count) + digits
+        }
+        return String(text.prefix(count * 2))
+    }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SVirtSystem
 
-@Suite("FileDescriptor.readToEnd")
+@Suite("FileDescriptor.readAll")
 struct ReadTests {
     static func pattern(_ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) } }
 
@@ -12,7 +12,7 @@ struct ReadTests {
         let data = Self.pattern(size)
         FileManager.default.createFile(atPath: path, contents: Data(data))
         defer { unlink(path) }
-        #expect(try Files.readCompact(path, limit: 1 << 20) == data)
+        #expect(try Files.read(path, limit: 1 << 20) == data)
     }
 
     @Test("reads a pipe past its initial 16 KiB buffer")
@@ -29,7 +29,7 @@ struct ReadTests {
             close(out)
         }
         writer.start()
-        let got = try FileDescriptor(rawValue: fds[0]).readToEnd(limit: 1 << 20)
+        let got = try FileDescriptor(rawValue: fds[0]).readAll(limit: 1 << 20)
         close(fds[0])
         #expect(got == data)
     }
@@ -40,7 +40,7 @@ struct ReadTests {
         FileManager.default.createFile(atPath: path, contents: Data(Self.pattern(5000)))
         defer { unlink(path) }
         #expect(throws: SystemError("read", path: path, errno: Errno(rawValue: EFBIG))) {
-            try Files.readCompact(path, limit: 4999)
+            try Files.read(path, limit: 4999)
         }
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
@@ -59,7 +59,7 @@ struct ReadTests {
         }
         writer.start()
         #expect(throws: SystemError("read", errno: Errno(rawValue: EFBIG))) {
-            try FileDescriptor(rawValue: fds[0]).readToEnd(limit: 20_000)
+            try FileDescriptor(rawValue: fds[0]).readAll(limit: 20_000)
         }
         close(fds[0])
     }

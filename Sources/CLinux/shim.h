@@ -1,0 +1,32 @@
+#ifndef SVIRT_CLINUX_SHIM_H
+#define SVIRT_CLINUX_SHIM_H
+// Linux calls that Swift's Glibc module does not import on Debian 12 (they
+// sit behind _GNU_SOURCE, or are variadic). Plain static inline wrappers:
+// resolved at link time, so they work in a fully static binary, where a
+// dlsym lookup would not. _GNU_SOURCE itself is not defined here: it would
+// change the system headers' definitions and clash with other modules.
+#include <sys/types.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// glibc >= 2.28 (stdio.h, _GNU_SOURCE only).
+extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+static inline int svirt_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+// syscall(2) is variadic, which Swift cannot call; this fixed form passes
+// six integer arguments the way the C compiler would.
+static inline long svirt_syscall6(long number, long a, long b, long c, long d, long e, long f) {
+    return syscall(number, a, b, c, d, e, f);
+}
+
+#endif
