@@ -76,7 +76,8 @@ public struct Relabeler: Sendable {
     /// Tests: force the older-kernel xattr path instead of probing.
     var forcedMethod: XattrMethod?
 
-    /// `threads`: walker threads, 0 = one per online CPU (at most 8).
+    /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
+    /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
     public init(threads: Int = 0) {
         self.threads = threads
         self.policy = nil
@@ -136,7 +137,7 @@ public struct Relabeler: Sendable {
 
     static func defaultThreads() -> Int {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return max(1, min(online > 0 ? online : 1, 8))
+        return max(2, min(2 * (online > 0 ? online : 1), 8))
     }
 
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {

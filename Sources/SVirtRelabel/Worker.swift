@@ -28,7 +28,10 @@ struct Worker {
     init(walk: Walk) {
         self.walk = walk
         dents = .allocate(byteCount: 64 * 1024, alignment: 8)
-        value = .allocate(byteCount: 1024, alignment: 8)
+        // Room for our label and a NUL, no more: a longer value fails with
+        // ERANGE, which means "differs", and the kernel zeroes and copies
+        // only this much per read.
+        value = .allocate(byteCount: walk.label.stored.count + 1, alignment: 8)
         procPath = .allocate(capacity: procPathSize)
         guardBox = BufferOwner(dents, value, procPath)
     }
