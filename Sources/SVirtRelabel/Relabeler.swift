@@ -106,11 +106,17 @@ public struct Relabeler: Sendable {
         let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
         let root = DirHandle(fd: dirFD, path: source.path)
+        let method = forcedMethod ?? XattrMethod.probe(directory: dirFD)
+        guard let method else {
+            // No getxattrat (Linux < 6.13) and no /proc to reach entries by
+            // directory descriptor: there is no way to label without paths.
+            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
+        }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
                         mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel),
-                        method: forcedMethod)
+                        method: method)
         var report = try walk.run()
         if walk.stoppedWithWarning { return report }
         // The root last: only a complete walk marks the tree as done.

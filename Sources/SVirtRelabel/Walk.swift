@@ -60,7 +60,7 @@ final class Walk: @unchecked Sendable {
         self.label = label
         self.threadLimit = threadLimit
         self.entryChecks = entryChecks
-        self.method = method ?? XattrMethod.probe(directory: root.fd)
+        self.method = method ?? XattrMethod.probe(directory: root.fd) ?? .procPath
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }

@@ -74,8 +74,8 @@ struct Worker {
         let fd = Linux.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
                                    | LinuxFlag.resolveNoMagicLinks | LinuxFlag.resolveBeneath)
-        if fd >= 0 || errno != ENOSYS { return fd }
-        // Before Linux 5.6: O_NOFOLLOW refuses a symlink, the mount ID
+        if fd >= 0 || (errno != ENOSYS && errno != EPERM) { return fd }
+        // Before Linux 5.6 (or openat2 filtered by seccomp): O_NOFOLLOW refuses a symlink, the mount ID
         // comparison refuses a mount point.
         let old = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if old < 0 { return old }
