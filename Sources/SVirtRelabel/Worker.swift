@@ -90,7 +90,7 @@ struct Worker {
     }
 
     /// Reads a directory's entries: subdirectories become tasks, everything
-    /// else is labeled here.
+    /// else is labeled here, or by another thread when one is idle.
     mutating func readDirectory(_ dir: DirHandle) {
         var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
         while !walk.stopped.load(ordering: .relaxed) {
@@ -101,30 +101,47 @@ struct Worker {
                 if e != ENOENT { walk.fail(.failed(dir.path, "getdents64", errno: e)) }
                 return
             }
-            let base = UnsafeRawPointer(dents.baseAddress!)
-            var offset = 0
-            while offset < n {
-                // struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
-                let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
-                let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
-                let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
-                offset += reclen
-                if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
-                switch Int32(type) {
-                case Int32(DT_DIR):
+            let records = UnsafeRawBufferPointer(rebasing: dents[0..<n])
+            if walk.wantsWork {
+                walk.push(.entries(dir, Array(records)))
+            } else {
+                labelRecords(dir, records, &policy)
+            }
+        }
+    }
+
+    /// A batch handed over by the thread that read it.
+    mutating func labelRecords(_ dir: DirHandle, _ records: [UInt8]) {
+        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
+        records.withUnsafeBytes { labelRecords(dir, $0, &policy) }
+    }
+
+    /// Labels the entries of getdents64 records (`struct linux_dirent64 {
+    /// u64 ino; s64 off; u16 reclen; u8 type; char name[]; }`).
+    private mutating func labelRecords(_ dir: DirHandle, _ records: UnsafeRawBufferPointer, _ policy: inout WritePolicy) {
+        let base = records.baseAddress!
+        var offset = 0
+        while offset < records.count {
+            if walk.stopped.load(ordering: .relaxed) { return }
+            let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
+            let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
+            let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
+            offset += reclen
+            if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
+            switch Int32(type) {
+            case Int32(DT_DIR):
+                walk.push(DirTask(parent: dir, name: copyName(name)))
+            case Int32(DT_UNKNOWN):
+                // File systems without d_type: ask.
+                let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
+                if e == ENOENT { continue }
+                if e == 0 && st.isDirectory {
                     walk.push(DirTask(parent: dir, name: copyName(name)))
-                case Int32(DT_UNKNOWN):
-                    // File systems without d_type: ask.
-                    let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
-                    if e == ENOENT { continue }
-                    if e == 0 && st.isDirectory {
-                        walk.push(DirTask(parent: dir, name: copyName(name)))
-                    } else {
-                        record(labelEntry(dir, name, &policy), dir, name)
-                    }
-                default:
+                } else {
                     record(labelEntry(dir, name, &policy), dir, name)
                 }
+            default:
+                record(labelEntry(dir, name, &policy), dir, name)
             }
         }
     }
