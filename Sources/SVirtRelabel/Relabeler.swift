@@ -155,13 +155,17 @@ public struct Relabeler: Sendable {
         return MountTable.needsEntryChecks(
             tree: source.path, treeMount: st.mountID, mounts: MountTable.parse(text),
             isDirectory: { path in
-                var sb = stat()
-                return stat(path, &sb) == 0 && (sb.st_mode & S_IFMT) == S_IFDIR
+                // Cached attributes only and no automount: a hung NFS or an
+                // autofs mount elsewhere on the host must not stall the hook.
+                let (e, st) = Linux.statx(AT_FDCWD, path,
+                                          flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
+                                          mask: LinuxFlag.statxType)
+                return e == 0 && st.isDirectory
             })
     }
 
     /// A source that is not a directory (a file, socket or device bind
-    /// mount): labeled through its LinuxFlag.openPath fd's proc link, which setxattr
+    /// mount): labeled through its O_PATH fd's proc link, which setxattr
     /// follows to the inode we opened, never further (verified for every
     /// file type, symlinks included).
     static func labelSingle(_ source: ResolvedSource, _ label: FileLabel) throws(RelabelError) -> RelabelReport {

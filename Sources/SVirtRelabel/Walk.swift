@@ -92,10 +92,17 @@ final class Walk: @unchecked Sendable {
         worker.readDirectory(root)
         finish()
         work(&worker)
-        lock()
-        let spawned = threads
-        unlock()
-        for thread in spawned { pthread_join(thread, nil) }
+        // After a failure, threads still finishing a task may have started
+        // another before seeing it: join until the list stops growing.
+        var joined = 0
+        while true {
+            lock()
+            let spawned = threads
+            unlock()
+            if joined == spawned.count { break }
+            for thread in spawned[joined...] { pthread_join(thread, nil) }
+            joined = spawned.count
+        }
         if let failure { throw failure }
         return RelabelReport(visited: visited, changed: changed, warnings: warnings)
     }
@@ -125,7 +132,7 @@ final class Walk: @unchecked Sendable {
     func push(_ task: WalkTask) {
         lock()
         stack.append(task)
-        if threads.count + 1 < threadLimit {
+        if threads.count + 1 < threadLimit && failure == nil && !stoppedWithWarning {
             var thread = pthread_t()
             let context = Unmanaged.passRetained(self).toOpaque()
             if pthread_create(&thread, nil, walkThreadMain, context) == 0 {

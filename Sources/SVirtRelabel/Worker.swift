@@ -71,12 +71,15 @@ struct Worker {
     }
 
     private func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>) -> Int32 {
+        // `name` is one component from getdents64 (never "..", never a
+        // slash), so RESOLVE_BENEATH would add nothing but its -EAGAIN
+        // retries whenever anything on the host is renamed.
         let fd = Linux.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
-                                   | LinuxFlag.resolveNoMagicLinks | LinuxFlag.resolveBeneath)
+                                   | LinuxFlag.resolveNoMagicLinks)
         if fd >= 0 || (errno != ENOSYS && errno != EPERM) { return fd }
-        // Before Linux 5.6 (or openat2 filtered by seccomp): O_NOFOLLOW refuses a symlink, the mount ID
-        // comparison refuses a mount point.
+        // Before Linux 5.6 (or openat2 filtered by seccomp): O_NOFOLLOW
+        // refuses a symlink, the mount ID comparison a mount point.
         let old = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if old < 0 { return old }
         let (e1, mine) = Linux.statx(old, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
