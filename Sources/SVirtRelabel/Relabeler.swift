@@ -61,13 +61,24 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   what is mounted there is not part of the tree the user named. chcon -R
 ///   and go-selinux cross them; restorecon has an -x for not crossing.
 /// - Each label is read first and written only when it differs: a repeat
-///   costs reads only, and overlayfs copies nothing up.
+///   costs reads only, and overlayfs copies nothing up. Exception, on
+///   ext4/xfs/btrfs/tmpfs only and only while the root lacks the label: a
+///   directory whose entries keep differing is written without reading
+///   (see WritePolicy), which saves a system call per entry on a first pass.
+/// - Parallel: subdirectories and batches of a large directory's entries go
+///   to up to `threads` threads, started only when there is work for them.
 /// - The root is labeled last, after everything below succeeded, so a
 ///   relabel interrupted or failed half-way is redone in full next time.
 /// - ENOENT on an entry is not an error (it vanished mid-walk). EOPNOTSUPP
 ///   (the file system cannot hold labels, e.g. NFS without labeled NFS) and
 ///   EROFS stop the walk with a warning and count as success, as CRI-O and
 ///   podman treat ENOTSUP; any other error fails with path and errno.
+///
+/// Not handled: a hard link in the tree to a file outside shares its inode
+/// and so its label (as with chcon and go-selinux; fs.protected_hardlinks
+/// limits who can make one); open descriptors grow with nesting depth (one
+/// per level with pending subdirectories), so a tree nested deeper than the
+/// RLIMIT_NOFILE soft limit fails with EMFILE rather than half-succeeding.
 public struct Relabeler: Sendable {
     public let threads: Int
     let policy: SystemPathPolicy?
