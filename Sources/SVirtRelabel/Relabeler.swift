@@ -61,13 +61,24 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   what is mounted there is not part of the tree the user named. chcon -R
 ///   and go-selinux cross them; restorecon has an -x for not crossing.
 /// - Each label is read first and written only when it differs: a repeat
-///   costs reads only, and overlayfs copies nothing up.
+///   costs reads only, and overlayfs copies nothing up. Exception, on
+///   ext4/xfs/btrfs/tmpfs only and only while the root lacks the label: a
+///   directory whose entries keep differing is written without reading
+///   (see WritePolicy), which saves a system call per entry on a first pass.
+/// - Parallel: subdirectories and batches of a large directory's entries go
+///   to up to `threads` threads, started only when there is work for them.
 /// - The root is labeled last, after everything below succeeded, so a
 ///   relabel interrupted or failed half-way is redone in full next time.
 /// - ENOENT on an entry is not an error (it vanished mid-walk). EOPNOTSUPP
 ///   (the file system cannot hold labels, e.g. NFS without labeled NFS) and
 ///   EROFS stop the walk with a warning and count as success, as CRI-O and
 ///   podman treat ENOTSUP; any other error fails with path and errno.
+///
+/// Not handled: a hard link in the tree to a file outside shares its inode
+/// and so its label (as with chcon and go-selinux; fs.protected_hardlinks
+/// limits who can make one); open descriptors grow with nesting depth (one
+/// per level with pending subdirectories), so a tree nested deeper than the
+/// RLIMIT_NOFILE soft limit fails with EMFILE rather than half-succeeding.
 public struct Relabeler: Sendable {
     public let threads: Int
     let policy: SystemPathPolicy?
@@ -76,7 +87,8 @@ public struct Relabeler: Sendable {
     /// Tests: force the older-kernel xattr path instead of probing.
     var forcedMethod: XattrMethod?
 
-    /// `threads`: walker threads, 0 = one per online CPU (at most 8).
+    /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
+    /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
     public init(threads: Int = 0) {
         self.threads = threads
         self.policy = nil
@@ -105,11 +117,17 @@ public struct Relabeler: Sendable {
         let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
         let root = DirHandle(fd: dirFD, path: source.path)
+        let method = forcedMethod ?? XattrMethod.probe(directory: dirFD)
+        guard let method else {
+            // No getxattrat (Linux < 6.13) and no /proc to reach entries by
+            // directory descriptor: there is no way to label without paths.
+            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
+        }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
                         mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel),
-                        method: forcedMethod)
+                        method: method)
         var report = try walk.run()
         if walk.stoppedWithWarning { return report }
         // The root last: only a complete walk marks the tree as done.
@@ -136,7 +154,7 @@ public struct Relabeler: Sendable {
 
     static func defaultThreads() -> Int {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return max(1, min(online > 0 ? online : 1, 8))
+        return max(2, min(2 * (online > 0 ? online : 1), 8))
     }
 
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {
@@ -148,13 +166,17 @@ public struct Relabeler: Sendable {
         return MountTable.needsEntryChecks(
             tree: source.path, treeMount: st.mountID, mounts: MountTable.parse(text),
             isDirectory: { path in
-                var sb = stat()
-                return stat(path, &sb) == 0 && (sb.st_mode & S_IFMT) == S_IFDIR
+                // Cached attributes only and no automount: a hung NFS or an
+                // autofs mount elsewhere on the host must not stall the hook.
+                let (e, st) = Linux.statx(AT_FDCWD, path,
+                                          flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
+                                          mask: LinuxFlag.statxType)
+                return e == 0 && st.isDirectory
             })
     }
 
     /// A source that is not a directory (a file, socket or device bind
-    /// mount): labeled through its LinuxFlag.openPath fd's proc link, which setxattr
+    /// mount): labeled through its O_PATH fd's proc link, which setxattr
     /// follows to the inode we opened, never further (verified for every
     /// file type, symlinks included).
     static func labelSingle(_ source: ResolvedSource, _ label: FileLabel) throws(RelabelError) -> RelabelReport {

@@ -13,8 +13,8 @@
 /// already has the label switches back to reading first. The final labels
 /// are the same either way; only the number of system calls differs.
 public struct WritePolicy: Sendable, Equatable {
-    public static let switchAfter = 8
-    public static let sampleEvery = 32
+    public static let switchAfter = 4
+    public static let sampleEvery = 64
 
     /// False: read before every write (overlayfs, unknown file systems,
     /// a tree whose root already has the label).
