@@ -31,7 +31,7 @@ let package = Package(
         // On-disk MCS level reservations, unique across processes.
         .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
-        .target(name: "SVirtRelabel", dependencies: ["SVirtSystem", "SVirtSELinux"]),
+        .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
         // The pipeline: input bytes -> plan -> apply.
         .target(name: "SVirtHook", dependencies: [
             "SVirtSystem", "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",

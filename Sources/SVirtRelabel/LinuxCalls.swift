@@ -3,36 +3,22 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 
 /// Raw Linux system calls that Swift's Glibc module does not expose on
 /// Debian 12 (glibc 2.36 hides getdents64/statx behind _GNU_SOURCE, has no
 /// xattr declarations in the module, and predates openat2, setxattrat and
 /// getxattrat).
 ///
-/// glibc's variadic `syscall(3)` cannot be called from Swift, so it is looked
-/// up once and called through a fixed seven-integer prototype. On the Linux
-/// ABIs we build for (x86_64 SysV, AArch64 AAPCS64) integer arguments of a
-/// variadic call travel in the same registers as a fixed call, so this is
-/// the same call the C compiler would emit. Each call returns -1 with errno
-/// set on failure, like every glibc wrapper.
-struct RawSyscall: @unchecked Sendable {
-    typealias Entry = @convention(c) (Int, Int, Int, Int, Int, Int, Int) -> Int
-    let entry: Entry
-
-    static let shared = RawSyscall()
-
-    private init() {
-        // RTLD_DEFAULT is ((void *)0) on glibc and musl.
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syscall") else {
-            fatalError("libc has no syscall(3)")
-        }
-        entry = unsafeBitCast(symbol, to: Entry.self)
-    }
-
+/// glibc's variadic `syscall(3)` cannot be called from Swift; CLinux's
+/// fixed six-argument wrapper calls it, resolved at link time so that it
+/// works in a static binary too. Each call returns -1 with errno set on
+/// failure, like every glibc wrapper.
+enum RawSyscall {
     @inline(__always)
-    func callAsFunction(_ number: Int, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0,
-                        _ d: Int = 0, _ e: Int = 0, _ f: Int = 0) -> Int {
-        entry(number, a, b, c, d, e, f)
+    static func call(_ number: Int, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0,
+                     _ d: Int = 0, _ e: Int = 0, _ f: Int = 0) -> Int {
+        svirt_syscall6(number, a, b, c, d, e, f)
     }
 }
 
@@ -100,7 +86,7 @@ enum Linux {
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             var result: Int
             repeat {
-                result = RawSyscall.shared(SyscallNumber.statx, Int(dir), Int(bitPattern: name),
+                result = RawSyscall.call(SyscallNumber.statx, Int(dir), Int(bitPattern: name),
                                            Int(flags), Int(mask), Int(bitPattern: raw.baseAddress))
             } while result == -1 && errno == EINTR
             if result == -1 { return (errno, StatX()) }
@@ -125,7 +111,7 @@ enum Linux {
         var result: Int
         repeat {
             result = withUnsafeMutableBytes(of: &how) { how in
-                RawSyscall.shared(SyscallNumber.openat2, Int(dir), Int(bitPattern: path),
+                RawSyscall.call(SyscallNumber.openat2, Int(dir), Int(bitPattern: path),
                                   Int(bitPattern: how.baseAddress), 24)
             }
         } while result == -1 && errno == EINTR
@@ -135,7 +121,7 @@ enum Linux {
     /// fstatfs(2)'s f_type (the first field of struct statfs), nil on error.
     static func fileSystemType(_ fd: Int32) -> Int? {
         withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { raw in
-            let result = RawSyscall.shared(SyscallNumber.fstatfs, Int(fd), Int(bitPattern: raw.baseAddress))
+            let result = RawSyscall.call(SyscallNumber.fstatfs, Int(fd), Int(bitPattern: raw.baseAddress))
             return result == 0 ? raw.load(as: Int.self) : nil
         }
     }
@@ -144,7 +130,7 @@ enum Linux {
     static func getdents64(_ dir: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
         var result: Int
         repeat {
-            result = RawSyscall.shared(SyscallNumber.getdents64, Int(dir),
+            result = RawSyscall.call(SyscallNumber.getdents64, Int(dir),
                                        Int(bitPattern: buffer.baseAddress), buffer.count)
         } while result == -1 && errno == EINTR
         return result

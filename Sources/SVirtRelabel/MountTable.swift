@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SVirtSystem
 
 /// The mounts of our mount namespace, from /proc/self/mountinfo, reduced to
 /// what decides whether a walk must stat every entry.
@@ -26,19 +27,7 @@ public struct MountEntry: Sendable, Equatable {
 public enum MountTable {
     /// /proc/self/mountinfo's bytes, nil if unreadable.
     static func readOwn() -> [UInt8]? {
-        let fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var text: [UInt8] = []
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 8)
-        defer { chunk.deallocate() }
-        while true {
-            let n = read(fd, chunk.baseAddress, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 || text.count > 64 << 20 { return nil }
-            if n == 0 { return text }
-            text.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-        }
+        try? Files.read("/proc/self/mountinfo", limit: 64 << 20)
     }
 
     /// Parses mountinfo text; lines it cannot read are skipped.

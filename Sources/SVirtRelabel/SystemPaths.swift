@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SVirtSystem
 
 /// Which resolved sources may never be relabeled.
 ///
@@ -54,14 +55,20 @@ public struct SystemPathPolicy: Sendable {
 }
 
 /// The homes of whoever invoked us: the real uid's entry in the password
-/// database, $HOME, and $SUDO_USER's, each also in resolved form.
+/// file, $HOME, and $SUDO_USER's, each also in resolved form.
+///
+/// /etc/passwd is read directly rather than through getpwuid(3): NSS loads
+/// shared modules at run time, which a static binary cannot do safely. The
+/// hook runs as root (home /root, refused anyway) or a local admin, so the
+/// local file is the database that matters.
 enum InvokingUserHomes {
     static func collect() -> [String] {
+        let users = PasswordFile.load()
         var homes: [String] = []
-        if let home = passwordHome(uid: getuid()) { homes.append(home) }
+        if let home = users.first(where: { $0.uid == getuid() })?.home { homes.append(home) }
         if let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") { homes.append(home) }
         if let user = getenv("SUDO_USER").map({ String(cString: $0) }), !user.isEmpty,
-           let home = passwordHome(name: user) {
+           let home = users.first(where: { $0.name == user })?.home {
             homes.append(home)
         }
         return homes + homes.compactMap(resolve)
@@ -72,31 +79,28 @@ enum InvokingUserHomes {
         defer { free(resolved) }
         return String(cString: resolved)
     }
+}
 
-    private static func passwordHome(uid: uid_t) -> String? {
-        withPasswd { entry, buffer, size, result in getpwuid_r(uid, entry, buffer, size, result) }
+/// Entries of a passwd(5) file: `name:password:uid:gid:gecos:home:shell`.
+struct PasswordFile {
+    struct User: Equatable {
+        let name: String
+        let uid: uid_t
+        let home: String
     }
 
-    private static func passwordHome(name: String) -> String? {
-        withPasswd { entry, buffer, size, result in getpwnam_r(name, entry, buffer, size, result) }
+    static func load(_ path: String = "/etc/passwd") -> [User] {
+        guard let bytes = try? Files.read(path, limit: 16 << 20) else { return [] }
+        return parse(String(decoding: bytes, as: UTF8.self))
     }
 
-    private static func withPasswd(
-        _ lookup: (UnsafeMutablePointer<passwd>, UnsafeMutablePointer<CChar>, Int,
-                   UnsafeMutablePointer<UnsafeMutablePointer<passwd>?>) -> Int32
-    ) -> String? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var size = 4096
-        while size <= 1 << 20 {
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
-            defer { buffer.deallocate() }
-            let status = lookup(&entry, buffer, size, &result)
-            if status == ERANGE { size *= 4; continue }
-            guard status == 0, result != nil, let dir = entry.pw_dir else { return nil }
-            let home = String(cString: dir)
-            return home.hasPrefix("/") ? home : nil
+    /// Lines that are not seven fields with a numeric uid and an absolute
+    /// home are skipped (comments, NIS `+` lines).
+    static func parse(_ text: String) -> [User] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 7, let uid = uid_t(fields[2]), fields[5].hasPrefix("/") else { return nil }
+            return User(name: String(fields[0]), uid: uid, home: String(fields[5]))
         }
-        return nil
     }
 }

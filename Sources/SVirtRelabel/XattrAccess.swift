@@ -60,7 +60,7 @@ enum XattrAccess {
         selinuxXattrName.withCString { key in
             withArgs(UnsafeRawPointer(buffer.baseAddress), buffer.count) { args in
                 retrying {
-                    RawSyscall.shared(SyscallNumber.getxattrat, Int(dir), Int(bitPattern: name),
+                    RawSyscall.call(SyscallNumber.getxattrat, Int(dir), Int(bitPattern: name),
                                       Int(AT_SYMLINK_NOFOLLOW), Int(bitPattern: key), args, 16)
                 }
             }
@@ -72,7 +72,7 @@ enum XattrAccess {
         selinuxXattrName.withCString { key in
             withArgs(value.baseAddress, value.count) { args in
                 retrying {
-                    RawSyscall.shared(SyscallNumber.setxattrat, Int(dir), Int(bitPattern: name),
+                    RawSyscall.call(SyscallNumber.setxattrat, Int(dir), Int(bitPattern: name),
                                       Int(AT_SYMLINK_NOFOLLOW), Int(bitPattern: key), args, 16)
                 }
             }
@@ -83,7 +83,7 @@ enum XattrAccess {
     static func get(_ call: Int, _ target: Int, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
         selinuxXattrName.withCString { key in
             retrying {
-                RawSyscall.shared(call, target, Int(bitPattern: key),
+                RawSyscall.call(call, target, Int(bitPattern: key),
                                   Int(bitPattern: buffer.baseAddress), buffer.count)
             }
         }
@@ -93,7 +93,7 @@ enum XattrAccess {
     static func set(_ call: Int, _ target: Int, _ value: UnsafeRawBufferPointer) -> Int {
         selinuxXattrName.withCString { key in
             retrying {
-                RawSyscall.shared(call, target, Int(bitPattern: key),
+                RawSyscall.call(call, target, Int(bitPattern: key),
                                   Int(bitPattern: value.baseAddress), value.count, 0)
             }
         }

@@ -32,7 +32,7 @@ private final class Swapper: Sendable {
         while !stopFlag.withLock({ $0 }) {
             let result = first.withCString { a in
                 second.withCString { b in
-                    RawSyscall.shared(renameat2Number, Int(dir), Int(bitPattern: a), Int(dir),
+                    RawSyscall.call(renameat2Number, Int(dir), Int(bitPattern: a), Int(dir),
                                       Int(bitPattern: b), renameExchange)
                 }
             }
