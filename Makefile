@@ -62,7 +62,11 @@ build: deps
 
 run: build
 	@echo "== examples/config.json labeled (--selinux=on --contexts examples/lxc_contexts --no-reserve):"
-	@"$$($(SWIFT) build --show-bin-path)/svirt-hook" --selinux=on --contexts examples/lxc_contexts --no-reserve < examples/config.json
+	@"$$($(SWIFT) build --show-bin-path)/svirt-hook" --selinux=on --contexts examples/lxc_contexts --no-reserve \
+	    < examples/config.json > .build/example-labeled.json
+	@cat .build/example-labeled.json; echo
+	@echo "== the labels it added:"
+	@grep -o '"\(selinuxLabel\|mountLabel\)":"[^"]*"' .build/example-labeled.json
 
 test: deps-test
 	$(SWIFT) build

@@ -34,9 +34,15 @@ enum RuntimeCommand {
 
         if invocation.createsContainer {
             let bundle = invocation.bundleDirectory
+            // The hook ignores SIGPIPE for itself; ignored signals survive
+            // execve, and the runtime (and the container it starts) must get
+            // the dispositions the engine gave us.
+            var pipeAction = sigaction()
+            sigaction(SIGPIPE, nil, &pipeAction)
             let (status, hookError) = captureStandardError {
                 HookCommand.run(["--bundle", bundle] + options.hookFlags)
             }
+            sigaction(SIGPIPE, &pipeAction, nil)
             if status != .success {
                 let reason = hookError.isEmpty ? "exit code \(status.rawValue)" : hookError
                 let id = invocation.containerID.map { " \($0)" } ?? ""

@@ -134,15 +134,27 @@ final class PodmanTests {
         #expect(seen[path: "linux", "mountLabel"] as? String == filePrefix + ":s0:c5,c6")
     }
 
-    @Test("poststop releases the container's reservation: nothing left reserved after run --rm")
-    func poststopReleases() throws {
-        let result = try runContainer([], command: ["true"])
-        #expect(result.status == 0, "\(result.stderr)")
-        let seen = try jsonObject(file: dir.file("seen.json"))
-        let level = expectLabeled(seen)
-        let list = try hook(["list", "--json", "--state-dir", dir.file("state")])
-        #expect(list.status == 0, "\(list.stderr)")
-        if let level { #expect(!list.stdoutText.contains("\"\(level)\""), "level \(level) still reserved: \(list.stdoutText)") }
+    @Test("reservation lifecycle: podman start again gets the same level; held while the container exists, freed by gc after podman rm")
+    func reservationLifecycle() throws {
+        let first = try podmanRun(["run", "--name", "svirt-keep", "--runtime", Tool.path("runc")!, "--network", "none",
+                                   "localhost/svirt-bb:latest", "true"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let level = expectLabeled(try jsonObject(file: dir.file("seen.json")))
+        try FileManager.default.removeItem(atPath: dir.file("seen.json"))
+        let again = try podmanRun(["start", "--attach", "svirt-keep"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(expectLabeled(try jsonObject(file: dir.file("seen.json"))) == level, "restart changed the level")
+
+        // poststop ran after each stop; the root still exists, so the level stays.
+        let held = try hook(["list", "--json", "--state-dir", dir.file("state")])
+        #expect(held.status == 0, "\(held.stderr)")
+        if let level { #expect(held.stdoutText.contains(level), "\(held.stdoutText)") }
+
+        #expect(try podmanRun(["rm", "svirt-keep"]).status == 0)
+        let gc = try hook(["gc", "--state-dir", dir.file("state")])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        let after = try hook(["list", "--json", "--state-dir", dir.file("state")])
+        if let level { #expect(!after.stdoutText.contains(level), "still reserved: \(after.stdoutText)") }
     }
 }
 

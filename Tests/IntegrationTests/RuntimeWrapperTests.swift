@@ -13,7 +13,7 @@ struct RuntimeWrapperTests {
         #!/bin/sh
         for a in "$@"; do printf '%s\\n' "$a"; done > \(dir.file("argv"))
         b=.; prev=
-        for a in "$@"; do [ "$prev" = --bundle ] && b="$a"; prev="$a"; done
+        for a in "$@"; do case "$prev" in --bundle|-b) b="$a";; esac; prev="$a"; done
         [ -f "$b/config.json" ] && cp "$b/config.json" \(dir.file("received.json"))
         cat
         echo fake-out
