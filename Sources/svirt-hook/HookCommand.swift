@@ -82,8 +82,8 @@ enum HookCommand {
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
             relabeler: { () throws(HookError) -> any MountRelabeler in UnavailableRelabeler() },
-            release: options.noReserve ? nil : { () throws(HookError) -> any ReservationRelease in
-                StoreRelease(store: try openStore(stateDirectory))
+            release: { () throws(HookError) -> (any ReservationRelease)? in
+                options.noReserve ? nil : StoreRelease(store: try openStore(stateDirectory))
             },
             readFile: readFile,
             currentDirectory: currentDirectory())
@@ -92,7 +92,7 @@ enum HookCommand {
             var input: [UInt8]?
             if options.bundle == nil {
                 do {
-                    input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
+                    input = try FileDescriptor.standardInput.readToEnd(limit: HookRun.inputLimit)
                 } catch where error.errno.rawValue == EFBIG {
                     throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
                 } catch {
@@ -183,7 +183,7 @@ enum HookCommand {
 
     static func readFile(_ path: String) throws(HookError) -> [UInt8] {
         do {
-            return try Files.read(path, limit: HookRun.inputLimit)
+            return try Files.readCompact(path, limit: HookRun.inputLimit)
         } catch where error.errno.rawValue == EFBIG {
             throw HookError(.badInput, "\(path): larger than \(HookRun.inputLimit >> 20) MiB")
         } catch {
