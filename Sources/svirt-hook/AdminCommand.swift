@@ -1,10 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SVirtAllocation
 import SVirtHook
+import SVirtJSON
+import SVirtSELinux
+import SVirtSystem
 
-// Placeholder so the package builds while this mode is written; replaced by
-// the real AdminCommand before anything is called done.
+/// `svirt-hook list|release|gc|reserve`: the reservation store by hand.
+/// Output is for people by default (aligned columns, one line per entry),
+/// `--json` for scripts. Every store failure is one line on stderr and
+/// exit code 6.
 enum AdminCommand {
+    static let usage = """
+        usage: svirt-hook list [--state-dir DIR] [--json]
+               svirt-hook release KEY|LEVEL [--state-dir DIR] [--json]
+               svirt-hook gc [--state-dir DIR] [--json]
+               svirt-hook reserve KEY [--root PATH] [--level LEVEL] [--range cA.cB] [--state-dir DIR] [--json]
+        """
+
     static func run(_ arguments: [String]) -> ExitCode {
-        _ = arguments
-        return .usage
+        guard let command = arguments.first else { return fail(.usage, usage) }
+        let args: Arguments
+        do {
+            args = try Arguments(Array(arguments.dropFirst()),
+                                 valued: ["--state-dir", "--root", "--level", "--range"],
+                                 booleans: ["--json", "--help"])
+        } catch {
+            return fail(.usage, "svirt-hook \(command): \(error.description)")
+        }
+        if args.has("--help") {
+            print(usage)
+            return .success
+        }
+        let expected = command == "release" || command == "reserve" ? 1 : 0
+        guard args.positional.count == expected else {
+            return fail(.usage, "svirt-hook \(command): expected \(expected == 1 ? "one argument" : "no arguments")\n\(usage)")
+        }
+        for option in ["--root", "--level", "--range"] where command != "reserve" && args.value(option) != nil {
+            return fail(.usage, "svirt-hook \(command): \(option) applies to reserve only")
+        }
+        let json = args.has("--json")
+        do {
+            let store = try ReservationStore(directory: args.value("--state-dir") ?? "/var/lib/svirt-hook")
+            switch command {
+            case "list": return list(store, json: json)
+            case "gc": return try gc(store, json: json)
+            case "release": return try release(store, args.positional[0], json: json)
+            default: return try reserve(store, key: args.positional[0], args, json: json)
+            }
+        } catch {
+            return fail(.reservation, "svirt-hook \(command): \(error.description)")
+        }
+    }
+
+    // MARK: - Subcommands
+
+    private static func list(_ store: ReservationStore, json: Bool) -> ExitCode {
+        let rows: [Reservation]
+        do { rows = try store.list() } catch { return fail(.reservation, "svirt-hook list: \(error.description)") }
+        let now = Int(time(nil))
+        if json {
+            emit(.array(rows.map { row in
+                var object = JSONObject()
+                object["level"] = .string(row.level?.description ?? row.levelName)
+                object["key"] = row.key.map(JSONValue.string) ?? .null
+                object["roots"] = .array(row.roots.map(JSONValue.string))
+                object["since"] = row.since.map { .number(String($0)) } ?? .null
+                object["age"] = row.since.map { .number(String(max(0, now - $0))) } ?? .null
+                object["state"] = .string(stateName(row.state))
+                if case .corrupt(let why) = row.state { object["error"] = .string(why) }
+                return .object(object)
+            }))
+            return .success
+        }
+        var table = [["LEVEL", "KEY", "AGE", "STATE", "ROOTS"]]
+        for row in rows {
+            table.append([
+                row.level?.description ?? row.levelName,
+                row.key ?? "-",
+                row.since.map { age(now - $0) } ?? "-",
+                stateName(row.state),
+                row.roots.isEmpty ? "-" : row.roots.joined(separator: ","),
+            ])
+        }
+        printTable(table)
+        return .success
+    }
+
+    private static func gc(_ store: ReservationStore, json: Bool) throws(ReservationError) -> ExitCode {
+        let events = try store.collectGarbage()
+        if json {
+            emit(.array(events.map { event in
+                var object = JSONObject()
+                object["action"] = .string(actionName(event.kind))
+                object["level"] = event.level.map(JSONValue.string) ?? .null
+                object["key"] = event.key.map(JSONValue.string) ?? .null
+                object["detail"] = .string(event.detail)
+                return .object(object)
+            }))
+        } else if events.isEmpty {
+            print("nothing to free")
+        } else {
+            for event in events { print(event.description) }
+        }
+        return .success
+    }
+
+    /// A word naming a key with a record is a key; otherwise a word that
+    /// parses as a level is a level (keys are container identities, never
+    /// level text, so the order only matters for a deliberately odd key).
+    private static func release(_ store: ReservationStore, _ word: String, json: Bool) throws(ReservationError) -> ExitCode {
+        var lines: [(level: String, key: String)] = []
+        if store.holdsKey(word) {
+            lines = try store.release(key: word).map { ($0.description, word) }
+        } else if let level = MCSLevel(word) {
+            lines = try store.release(level: level).map { (level.description, $0) }
+        }
+        if lines.isEmpty {
+            return fail(.reservation, "svirt-hook release: no reservation for \(word) in \(store.directory)")
+        }
+        if json {
+            emit(.array(lines.map { line in
+                var object = JSONObject()
+                object["level"] = .string(line.level)
+                object["key"] = .string(line.key)
+                return .object(object)
+            }))
+        } else {
+            for line in lines { print("released \(line.level) key \(line.key)") }
+        }
+        return .success
+    }
+
+    private static func reserve(_ store: ReservationStore, key: String, _ args: Arguments, json: Bool) throws(ReservationError) -> ExitCode {
+        let root = args.value("--root")
+        let level: MCSLevel
+        if let text = args.value("--level") {
+            guard let parsed = MCSLevel(text) else { return fail(.badLabel, "svirt-hook reserve: invalid level \(text)") }
+            try store.claim(parsed, key: key, rootPath: root)
+            level = parsed
+        } else {
+            var range = CategoryRange.full
+            if let text = args.value("--range") {
+                guard let parsed = parseRange(text) else { return fail(.usage, "svirt-hook reserve: invalid --range \(text) (want cA.cB)") }
+                range = parsed
+            }
+            // As the hook does: running processes' levels count as taken,
+            // but only when SELinux is on (otherwise there are none).
+            let inUse = access("/sys/fs/selinux/enforce", F_OK) == 0 ? RunningLevels.scan() : []
+            level = try store.reserve(key: key, rootPath: root, range: range, inUse: inUse)
+        }
+        if json {
+            var object = JSONObject()
+            object["level"] = .string(level.description)
+            object["key"] = .string(key)
+            emit(.object(object))
+        } else {
+            print(level.description)
+        }
+        return .success
+    }
+
+    // MARK: - Formatting
+
+    private static func parseRange(_ text: String) -> CategoryRange? {
+        let bounds = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard bounds.count == 2,
+              let lower = MCSLevel("s0:\(bounds[0])")?.categories.first,
+              let upper = MCSLevel("s0:\(bounds[1])")?.categories.first,
+              lower <= upper else { return nil }
+        return CategoryRange(lower: lower, upper: upper)
+    }
+
+    private static func stateName(_ state: Reservation.State) -> String {
+        switch state {
+        case .held: return "held"
+        case .staleRecord: return "stale-record"
+        case .orphanHolder: return "orphan"
+        case .emptyLevel: return "empty-level"
+        case .corrupt: return "corrupt"
+        }
+    }
+
+    private static func actionName(_ kind: GarbageEvent.Kind) -> String {
+        switch kind {
+        case .released: return "released"
+        case .prunedRoots: return "pruned-roots"
+        case .staleRecord: return "removed-stale-record"
+        case .orphanHolder: return "removed-orphan-holder"
+        case .emptyLevel: return "removed-empty-level"
+        case .temporary: return "removed-temporary"
+        case .corruptKept: return "kept-corrupt"
+        }
+    }
+
+    private static func age(_ seconds: Int) -> String {
+        let s = max(0, seconds)
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 2 * 86400 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+
+    private static func printTable(_ rows: [[String]]) {
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                line += i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+            }
+            print(line)
+        }
+    }
+
+    private static func emit(_ value: JSONValue) {
+        var bytes = JSON.serialize(value, pretty: true)
+        bytes.append(10)
+        try? FileDescriptor.standardOutput.writeAll(bytes)
+    }
+
+    private static func fail(_ code: ExitCode, _ message: String) -> ExitCode {
+        ProcessInfo.writeError(message)
+        return code
     }
 }

@@ -1,10 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SVirtAllocation
 import SVirtHook
+import SVirtOCI
+import SVirtSELinux
+import SVirtSystem
 
-// Placeholder so the package builds while this mode is written; replaced by
-// the real HookCommand before anything is called done.
+/// `svirt-hook [flags]`: the hook itself. Parses flags, composes the real
+/// collaborators (libselinux policy, reservation store, relabeler) and runs
+/// `HookRun`; writes stdout or the bundle only after the whole run
+/// succeeded. Nothing here reads PATH or HOME: podman runs precreate hooks
+/// with an empty environment.
 enum HookCommand {
+    static let help = """
+        usage: svirt-hook [options] < config.json > labeled.json
+               svirt-hook [options] --bundle DIR
+               svirt-hook [options] < state.json        (as an OCI runtime hook)
+
+        Gives an OCI container an SELinux sVirt label: process.selinuxLabel and
+        linux.mountLabel with one unique MCS level (s0:cA,cB), reserved on disk,
+        when the config does not set them. Labels already in the config are kept.
+
+        options:
+          --selinux=auto|on|off  auto: label when the host has SELinux on, else pass
+                                 the input through unchanged; on: label anyway;
+                                 off: pass through (default auto)
+          --contexts FILE        lxc_contexts file to take the container types from
+                                 instead of the policy's
+          --stage NAME           hook stage (precreate, prestart, createRuntime,
+                                 createContainer, startContainer, poststart,
+                                 poststop) instead of detecting it from the input
+          --bundle DIR           read DIR/config.json and rewrite it in place
+                                 (atomically); print nothing
+          --require-label        at runtime stages, fail (exit 9) when the bundle's
+                                 config has no label
+          --state-dir DIR        reservation store (default /var/lib/svirt-hook)
+          --no-reserve           draw a random level without reserving it
+          --relabel-root z|Z     relabel the root file system (shared z / private Z)
+          --help                 show this help
+
+        annotations:
+          io.svirt.label              label options: disable, type:T, level:L, user:U,
+                                      role:R, filetype:F (comma-separated)
+          io.podman.annotations.label podman's --security-opt label=... (same options)
+          io.svirt.relabel            DEST:z,DEST:Z relabel bind mounts; /:Z the root
+
+        exit codes: 0 ok, 2 usage, 3 bad input, 4 bad label, 5 policy,
+          6 reservation, 7 relabel, 8 io, 9 unlabeled (--require-label)
+
+        """
+
+    static let log = SystemLog(identifier: "svirt-hook")
+
     static func run(_ arguments: [String]) -> ExitCode {
-        _ = arguments
-        return .usage
+        // A closed stdout must give an error line, not a silent SIGPIPE death.
+        signal(SIGPIPE, SIG_IGN)
+        let options: HookOptions
+        do {
+            guard let parsed = try parse(arguments) else {
+                try? FileDescriptor.standardOutput.writeAll(Array(help.utf8))
+                return .success
+            }
+            options = parsed
+        } catch {
+            return fail(error)
+        }
+
+        let enabled = options.selinux == .off ? false : HostPolicy.isEnabled()
+        let stateDirectory = options.stateDirectory
+        let environment = HookEnvironment(
+            selinuxEnabled: enabled,
+            loadPolicy: { () throws(HookError) in
+                try PolicyLoader.load(contextsFile: options.contextsFile, selinuxEnabled: enabled)
+            },
+            allocator: { () throws(HookError) -> any LevelAllocator in
+                if options.noReserve { return RandomLevelAllocator() }
+                return StoreAllocator(store: try openStore(stateDirectory),
+                                      inUse: { enabled ? RunningLevels.scan() : [] })
+            },
+            relabeler: { () throws(HookError) -> any MountRelabeler in UnavailableRelabeler() },
+            release: options.noReserve ? nil : { () throws(HookError) -> any ReservationRelease in
+                StoreRelease(store: try openStore(stateDirectory))
+            },
+            readFile: readFile,
+            currentDirectory: currentDirectory())
+
+        do throws(HookError) {
+            var input: [UInt8]?
+            if options.bundle == nil {
+                do {
+                    input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
+                } catch where error.errno.rawValue == EFBIG {
+                    throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
+                } catch {
+                    throw HookError(.io, "read stdin: \(error)")
+                }
+            }
+            let result = try HookRun.run(input: input, options: options, environment: environment)
+            for notice in result.notices {
+                ProcessInfo.writeError("svirt-hook: \(notice)")
+                log.log(.warning, notice)
+            }
+            if let rewrite = result.rewrite {
+                do {
+                    try Files.replaceAtomically(rewrite.path, with: rewrite.bytes)
+                } catch {
+                    throw HookError(.io, "rewrite \(rewrite.path): \(error)")
+                }
+            }
+            if let output = result.output {
+                do {
+                    try FileDescriptor.standardOutput.writeAll(output)
+                } catch {
+                    throw HookError(.io, "write stdout: \(error)")
+                }
+            }
+            return .success
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// nil for --help.
+    static func parse(_ words: [String]) throws(HookError) -> HookOptions? {
+        let args: Arguments
+        do {
+            args = try Arguments(words,
+                                 valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root"],
+                                 booleans: ["--require-label", "--no-reserve", "--help"])
+        } catch {
+            throw HookError(.usage, error.description)
+        }
+        if args.has("--help") { return nil }
+        if let word = args.positional.first {
+            throw HookError(.usage, "unexpected argument \(word) (see --help)")
+        }
+        var o = HookOptions()
+        if let v = args.value("--selinux") {
+            guard let mode = HookOptions.SELinuxMode(rawValue: v) else {
+                throw HookError(.usage, "--selinux must be auto, on or off, not \(v)")
+            }
+            o.selinux = mode
+        }
+        if let v = args.value("--stage") {
+            guard let stage = HookStage(rawValue: v) else {
+                throw HookError(.usage, "unknown --stage \(v) (precreate, prestart, createRuntime, createContainer, startContainer, poststart, poststop)")
+            }
+            o.stage = stage
+        }
+        if let v = args.value("--relabel-root") {
+            guard let mode = RelabelMode(option: v) else { throw HookError(.usage, "--relabel-root must be z or Z, not \(v)") }
+            o.relabelRoot = mode
+        }
+        for (flag, value) in [("--contexts", args.value("--contexts")), ("--bundle", args.value("--bundle")),
+                              ("--state-dir", args.value("--state-dir"))] {
+            if let value, value.isEmpty { throw HookError(.usage, "\(flag) needs a non-empty value") }
+        }
+        o.contextsFile = args.value("--contexts")
+        o.bundle = args.value("--bundle").map { absolute($0) }
+        if let dir = args.value("--state-dir") { o.stateDirectory = dir }
+        o.requireLabel = args.has("--require-label")
+        o.noReserve = args.has("--no-reserve")
+        return o
+    }
+
+    static func fail(_ error: HookError) -> ExitCode {
+        ProcessInfo.writeError("svirt-hook: \(error.message)")
+        log.log(.error, error.message)
+        return error.code
+    }
+
+    static func openStore(_ directory: String) throws(HookError) -> ReservationStore {
+        do {
+            return try ReservationStore(directory: directory)
+        } catch {
+            throw HookError(.reservation, error.description)
+        }
+    }
+
+    static func readFile(_ path: String) throws(HookError) -> [UInt8] {
+        do {
+            return try Files.read(path, limit: HookRun.inputLimit)
+        } catch where error.errno.rawValue == EFBIG {
+            throw HookError(.badInput, "\(path): larger than \(HookRun.inputLimit >> 20) MiB")
+        } catch {
+            throw HookError(.io, "read \(error.path ?? path): \(error.errno)")
+        }
+    }
+
+    static func currentDirectory() -> String? {
+        guard let raw = getcwd(nil, 0) else { return nil }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+
+    /// A relative --bundle is taken against the current directory, so
+    /// relative paths inside its config resolve against the bundle.
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = currentDirectory() else { return path }
+        return cwd == "/" ? "/" + path : cwd + "/" + path
     }
 }

@@ -1,0 +1,410 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SVirtSELinux
+import SVirtSystem
+
+/// MCS level reservations on disk, unique across every process that uses
+/// the same state directory, and safe against a crash at any instant.
+///
+/// ## Layout (`D` = `--state-dir`, default /var/lib/svirt-hook)
+///
+///     D/levels/s0:c12,c907/          one directory per held level
+///     D/levels/s0:c12,c907/<name>    one empty file per key holding it
+///     D/keys/<name>                  the key's record (KeyRecord): level,
+///                                    since, root paths; also its lock
+///     D/tmp/<pid>.<random>/          a level directory being born
+///
+/// `<name>` is the key escaped by `EntryName` (injective, no `/`, never
+/// `.`/`..`); level directories are named the same way from the level's
+/// canonical text.
+///
+/// ## Taking a level
+/// A process locks `keys/<name>` (flock, per key: reservations for other
+/// keys never wait) and reads the record. If the record's level still has
+/// this key as holder, that level is returned: the same key always gets the
+/// same level. Otherwise a directory `tmp/<pid>.<random>` holding the
+/// holder file is renamed to `levels/<level>` with `RENAME_NOREPLACE`. The
+/// rename is the one atomic step that takes a level: it fails with EEXIST
+/// when any directory is there (held, or a half-released empty one), and
+/// the level never exists without its first holder. Then the record is
+/// written (temp file, fsync, rename, fsync of the directory). Candidates are
+/// uniform random pairs `s0:cA,cB`, A < B, from getrandom(2) by rejection
+/// sampling (no modulo bias), skipping `inUse` and `s0:c1022,c1023`
+/// (go-selinux keeps it for privileged containers). Each attempt is one
+/// rename, whatever the number of reservations: the cost does not grow
+/// with the store. After 32 misses in a row the store collects garbage once
+/// and scans the remaining pairs in order; when none is free it throws an
+/// "exhausted" error.
+///
+/// ## Sharing
+/// `claim` (a level the user named, a pod's containers) adds a holder file
+/// to the level, creating the directory if needed; it never fails because
+/// others hold the level. A level is free when its directory is gone, which
+/// happens when its last holder leaves.
+///
+/// ## Gone, release, gc
+/// A key's record lists the root paths of the containers using it. A key is
+/// gone when it lists at least one root and none of them exists any more
+/// (podman removes a container's storage on `rm`, not on stop or restart).
+/// A key without roots is only freed by an explicit `release`. `gc` (and the
+/// store itself when random draws keep missing) frees gone keys and repairs
+/// what crashes leave behind; it only touches a key whose lock it gets
+/// without waiting, so a reservation in progress is never judged.
+///
+/// ## Crash instants and what repairs them
+/// - killed while `tmp/<pid>.<random>` exists: nothing is held; gc removes
+///   temporaries whose process is dead.
+/// - killed after the rename, before the record: the level has a holder
+///   without a record (orphan). The key is not reserved, so a new attempt
+///   draws again; gc removes the orphan holder and the empty level.
+/// - killed while writing the record: a dot-file temporary in `keys/` (gc
+///   removes it); the old record is intact.
+/// - killed during release (holder removed, record left): a record whose
+///   level lacks the holder is stale. `reserve` treats it as no reservation
+///   (trying the same level first), gc deletes it.
+/// - empty level directories (release killed between holder and rmdir) are
+///   removed by gc; until then nobody can take that level, never two.
+/// No instant leaves two keys holding one level through `reserve`.
+///
+/// ## Failures
+/// Every system call failure becomes a one-line `ReservationError` naming
+/// the path and errno (read-only file system, permission, not a directory);
+/// a record that does not parse is reported as corrupt, never crashes, and
+/// is left for the administrator (`release KEY` removes it).
+///
+/// Limits: levels are compared exactly, not by dominance (as go-selinux
+/// does), so a claimed `s0:c1,c2,c3` does not keep `s0:c1,c2` from being
+/// drawn. The state directory must be on a local file system supporting
+/// `renameat2(RENAME_NOREPLACE)` and `flock` (ext4, xfs, btrfs, tmpfs).
+public struct ReservationStore: Sendable {
+    public let directory: String
+    let levelsPath: String
+    let keysPath: String
+    let tmpPath: String
+
+    /// Opens the store, creating the directory and its layout if missing.
+    /// An existing store on a read-only file system opens (listing works);
+    /// changes then fail with EROFS.
+    public init(directory: String) throws(ReservationError) {
+        let trimmed = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        self.directory = trimmed
+        levelsPath = trimmed + "/levels"
+        keysPath = trimmed + "/keys"
+        tmpPath = trimmed + "/tmp"
+        do {
+            try Self.makeDirectories(trimmed)
+            for path in [levelsPath, keysPath, tmpPath] { try StoreSystem.makeDirectory(path) }
+            // Fails now, with the path, rather than on the first entry.
+            var st = stat()
+            try syscall("stat", path: levelsPath) { stat(levelsPath, &st) }
+            try syscall("access", path: keysPath) { access(keysPath, R_OK | X_OK) }
+            try syscall("access", path: levelsPath) { access(levelsPath, R_OK | X_OK) }
+        } catch {
+            throw .io(error)
+        }
+    }
+
+    private static func makeDirectories(_ path: String) throws(SystemError) {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { throw SystemError("mkdir", path: path, errno: .notDirectory) }
+            return
+        }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]))
+        }
+        try StoreSystem.makeDirectory(path, mode: 0o755)
+    }
+
+    // MARK: - Public operations
+
+    /// The level `key` already holds, else a fresh random `s0:cA,cB` in
+    /// `range` held by no key and not in `inUse`. `rootPath` (the container's
+    /// root) is recorded so that gc can tell when the key is gone.
+    public func reserve(key: String, rootPath: String?, range: CategoryRange, inUse: Set<MCSLevel>) throws(ReservationError) -> MCSLevel {
+        let name = try Self.entryName(key: key)
+        let lock = try lockKey(name, wait: true, create: true)!
+        defer { lock.release() }
+        let existing = try readRecord(lock, name: name, expecting: key)
+        if var record = existing, holderExists(record.level, name) {
+            if let rootPath, !record.roots.contains(rootPath) {
+                record.roots.append(rootPath)
+                try writeRecord(record, name: name)
+            }
+            return record.level
+        }
+        let level = try takeFreshLevel(holder: name, range: range, inUse: inUse, preferring: existing?.level)
+        do {
+            try writeRecord(KeyRecord(key: key, level: level, since: Self.now(), roots: rootPath.map { [$0] } ?? []), name: name)
+        } catch {
+            removeHolder(name, from: level)
+            throw error
+        }
+        return level
+    }
+
+    /// Records `level` for `key` as the user asked, joining the level's other
+    /// holders. Never refused because the level is shared.
+    public func claim(_ level: MCSLevel, key: String, rootPath: String?) throws(ReservationError) {
+        let name = try Self.entryName(key: key)
+        guard EntryName.encode(level.description).first != "~" else {
+            throw ReservationError(.invalid, "reservation store: level too long to record: \(level)")
+        }
+        let lock = try lockKey(name, wait: true, create: true)!
+        defer { lock.release() }
+        let existing = try readRecord(lock, name: name, expecting: key)
+        var record = existing ?? KeyRecord(key: key, level: level, since: Self.now(), roots: [])
+        let held = existing.map { holderExists($0.level, name) } ?? false
+        if held && record.level == level {
+            if let rootPath, !record.roots.contains(rootPath) {
+                record.roots.append(rootPath)
+                try writeRecord(record, name: name)
+            }
+            return
+        }
+        try addHolder(name, to: level)
+        if record.level != level || !held {
+            record.level = level
+            record.since = Self.now()
+        }
+        if let rootPath, !record.roots.contains(rootPath) { record.roots.append(rootPath) }
+        try writeRecord(record, name: name)
+        if let old = existing?.level, old != level { removeHolder(name, from: old) }
+    }
+
+    /// Frees what `key` holds. Returns the levels it held (empty when it held
+    /// nothing). Also removes a corrupt record for `key`.
+    public func release(key: String) throws(ReservationError) -> [MCSLevel] {
+        let name = try Self.entryName(key: key)
+        guard let lock = try lockKey(name, wait: true, create: false) else { return [] }
+        defer { lock.release() }
+        let record: KeyRecord?
+        do {
+            record = try readRecord(lock, name: name, expecting: key)
+        } catch where error.kind == .corrupt(path: "\(keysPath)/\(name)") {
+            record = nil
+        }
+        return try releaseLocked(name: name, record: record)
+    }
+
+    /// Whether `key` has a record (used by admin to tell keys from levels).
+    public func holdsKey(_ key: String) -> Bool {
+        guard let name = try? Self.entryName(key: key) else { return false }
+        return StoreSystem.exists("\(keysPath)/\(name)")
+    }
+
+    // MARK: - Internals shared with admin and gc
+
+    static func entryName(key: String) throws(ReservationError) -> String {
+        guard !key.isEmpty else { throw ReservationError(.invalid, "reservation store: empty reservation key") }
+        return EntryName.encode(key)
+    }
+
+    static func now() -> Int { Int(time(nil)) }
+
+    func levelPath(_ level: MCSLevel) -> String { "\(levelsPath)/\(EntryName.encode(level.description))" }
+
+    func holderExists(_ level: MCSLevel, _ name: String) -> Bool {
+        StoreSystem.exists("\(levelPath(level))/\(name)")
+    }
+
+    /// Removes `name` as holder of `level`, and the level when it was the
+    /// last. Best effort: a leftover is repaired by gc.
+    func removeHolder(_ name: String, from level: MCSLevel) {
+        let dir = levelPath(level)
+        _ = unlink("\(dir)/\(name)")
+        _ = rmdir(dir)
+        _ = try? StoreSystem.fsyncDirectory(levelsPath)
+    }
+
+    /// Releases a locked key: holder first, then the record, so a crash in
+    /// between leaves a stale record (harmless, repaired), never a holder
+    /// nobody can find.
+    func releaseLocked(name: String, record: KeyRecord?) throws(ReservationError) -> [MCSLevel] {
+        var freed: [MCSLevel] = []
+        if let record {
+            let dir = levelPath(record.level)
+            do {
+                try syscall("unlink", path: "\(dir)/\(name)") { unlink("\(dir)/\(name)") }
+                freed.append(record.level)
+            } catch where error.errno == .noEntry {
+                // Stale record: the holder is already gone.
+            } catch {
+                throw .io(error)
+            }
+            if rmdir(dir) != 0 && errno != ENOTEMPTY && errno != ENOENT && errno != EEXIST {
+                throw .io(SystemError("rmdir", path: dir))
+            }
+            do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+        }
+        let path = "\(keysPath)/\(name)"
+        if unlink(path) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: path)) }
+        do { try StoreSystem.fsyncDirectory(keysPath) } catch { throw .io(error) }
+        return freed
+    }
+
+    /// Parses the locked record. nil when the file is empty (created by a
+    /// lock that never got a record).
+    func readRecord(_ lock: KeyLock, name: String, expecting key: String?) throws(ReservationError) -> KeyRecord? {
+        let path = "\(keysPath)/\(name)"
+        let bytes: [UInt8]
+        do { bytes = try lock.fd.readAll(limit: 1 << 20) } catch { throw .io(SystemError(error.call, path: path, errno: error.errno)) }
+        if bytes.isEmpty { return nil }
+        let record: KeyRecord
+        do { record = try KeyRecord(parsing: bytes) } catch {
+            guard case .malformed(let why) = error else { throw .corrupt(path, "unreadable") }
+            throw .corrupt(path, why)
+        }
+        if let key, record.key != key { throw .corrupt(path, "record is for another key") }
+        if key == nil, EntryName.encode(record.key) != name { throw .corrupt(path, "record is for another key") }
+        return record
+    }
+
+    func writeRecord(_ record: KeyRecord, name: String) throws(ReservationError) {
+        do {
+            try Files.replaceAtomically("\(keysPath)/\(name)", with: record.bytes, mode: 0o644)
+        } catch {
+            throw .io(error)
+        }
+    }
+
+    /// Takes a level nobody holds, with `holder` as its first holder.
+    private func takeFreshLevel(holder: String, range: CategoryRange, inUse: Set<MCSLevel>, preferring: MCSLevel?) throws(ReservationError) -> MCSLevel {
+        guard range.count >= 2 else {
+            throw ReservationError(.exhausted, "reservation store: category range \(range) has no two-category level")
+        }
+        var random = RandomWords()
+        let newborn: String
+        do {
+            newborn = try makeNewborn(holder: holder, random: &random)
+        } catch {
+            throw .io(error)
+        }
+        var taken = false
+        defer {
+            if !taken {
+                _ = unlink("\(newborn)/\(holder)")
+                _ = rmdir(newborn)
+            }
+        }
+        func attempt(_ level: MCSLevel) throws(ReservationError) -> Bool {
+            do {
+                try StoreSystem.renameNoReplace(newborn, levelPath(level))
+            } catch where error.errno == .exists || error.errno.rawValue == ENOTEMPTY {
+                return false
+            } catch {
+                throw .io(error)
+            }
+            taken = true
+            do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+            return true
+        }
+
+        if let preferring, LevelDraw.isCandidate(preferring, in: range, inUse: inUse), try attempt(preferring) {
+            return preferring
+        }
+        for _ in 0..<LevelDraw.randomAttempts {
+            let level: MCSLevel
+            do { level = try LevelDraw.randomPair(in: range) { () throws(SystemError) -> UInt32 in try random.next() } } catch {
+                throw .io(error)
+            }
+            if LevelDraw.isCandidate(level, in: range, inUse: inUse), try attempt(level) { return level }
+        }
+        // Allocation pressure: free what is gone, then look at every pair.
+        _ = try? collectGarbage()
+        for level in LevelDraw.orderedPairs(in: range) where LevelDraw.isCandidate(level, in: range, inUse: inUse) {
+            if StoreSystem.exists(levelPath(level)) { continue }
+            if try attempt(level) { return level }
+        }
+        throw ReservationError(.exhausted, "reservation store: no free level in \(range): all \(LevelDraw.pairCount(in: range)) two-category levels are held, in use or reserved (\(directory))")
+    }
+
+    /// `tmp/<pid>.<random>/<holder>`, fsynced so that after the rename the
+    /// level is never seen without its holder.
+    private func makeNewborn(holder: String, random: inout RandomWords) throws(SystemError) -> String {
+        let path = "\(tmpPath)/\(getpid()).\(try random.hex(bytes: 8))"
+        try syscall("mkdir", path: path) { mkdir(path, 0o755) }
+        let file = try FileDescriptor.open("\(path)/\(holder)", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644)
+        file.close()
+        try StoreSystem.fsyncDirectory(path)
+        return path
+    }
+
+    /// Adds `holder` to `level`, creating the level if nobody holds it. A
+    /// concurrent gc may remove an empty level directory between our checks,
+    /// so each step is retried; creating uses the same no-replace rename as
+    /// `reserve`, so a level directory never appears empty by our hand.
+    private func addHolder(_ holder: String, to level: MCSLevel) throws(ReservationError) {
+        let dir = levelPath(level)
+        var random = RandomWords()
+        for _ in 0..<100 {
+            let fd = openat(AT_FDCWD, "\(dir)/\(holder)", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                close(fd)
+                do { try StoreSystem.fsyncDirectory(dir) } catch where error.errno == .noEntry {
+                    continue
+                } catch { throw .io(error) }
+                return
+            }
+            let err = Errno.current
+            if err == .interrupted { continue }
+            guard err == .noEntry else { throw .io(SystemError("open", path: "\(dir)/\(holder)", errno: err)) }
+            let newborn: String
+            do { newborn = try makeNewborn(holder: holder, random: &random) } catch { throw .io(error) }
+            do {
+                try StoreSystem.renameNoReplace(newborn, dir)
+                try StoreSystem.fsyncDirectory(levelsPath)
+                return
+            } catch where error.errno == .exists || error.errno.rawValue == ENOTEMPTY {
+                _ = unlink("\(newborn)/\(holder)")
+                _ = rmdir(newborn)
+            } catch {
+                _ = unlink("\(newborn)/\(holder)")
+                _ = rmdir(newborn)
+                throw .io(error)
+            }
+        }
+        throw ReservationError(.io(SystemError("open", path: dir, errno: .wouldBlock)), "reservation store: \(dir) keeps changing under us; retry")
+    }
+
+    /// Locks `keys/<name>`. With `wait: false` returns nil when another
+    /// process holds the lock; with `create: false` nil when there is no
+    /// record. The lock is on the file's inode: a record replaced or removed
+    /// while we waited is noticed (inode no longer at the path) and retried.
+    func lockKey(_ name: String, wait: Bool, create: Bool) throws(ReservationError) -> KeyLock? {
+        let path = "\(keysPath)/\(name)"
+        while true {
+            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0)
+            let raw = open(path, flags, 0o644)
+            if raw < 0 {
+                let err = Errno.current
+                if err == .interrupted { continue }
+                if err == .noEntry && !create { return nil }
+                throw .io(SystemError("open", path: path, errno: err))
+            }
+            let fd = FileDescriptor(rawValue: raw)
+            while flock(raw, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+                if errno == EINTR { continue }
+                let err = Errno.current
+                fd.close()
+                if err == .wouldBlock { return nil }
+                throw .io(SystemError("flock", path: path, errno: err))
+            }
+            var mine = stat(), current = stat()
+            if fstat(raw, &mine) == 0 && lstat(path, &current) == 0
+                && mine.st_ino == current.st_ino && mine.st_dev == current.st_dev {
+                return KeyLock(fd: fd)
+            }
+            fd.close()
+        }
+    }
+}
+
+/// An exclusive flock on a key record; released by closing.
+struct KeyLock {
+    let fd: FileDescriptor
+    func release() { fd.close() }
+}

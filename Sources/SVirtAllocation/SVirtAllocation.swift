@@ -1,1 +1,0 @@
-// SVirtAllocation: see Package.swift for what this module is for.

@@ -1,0 +1,46 @@
+import SVirtSELinux
+
+/// Who a container is, for reservations: the same container must get the
+/// same level at every start, and the containers of one pod share one.
+public struct ContainerKey: Hashable, Sendable, CustomStringConvertible {
+    /// `sandbox:<pod sandbox id>` or `root:<absolute root path>`.
+    public var key: String
+    /// The container's root file system, absolute, when known: the
+    /// reservation store uses it to tell whether the container is gone.
+    public var rootPath: String?
+
+    public init(key: String, rootPath: String?) {
+        self.key = key
+        self.rootPath = rootPath
+    }
+
+    public var description: String { key }
+}
+
+/// Hands out MCS levels. The reservation store (SVirtAllocation) is the
+/// real one; `RandomLevelAllocator` serves `--no-reserve`; tests use doubles.
+public protocol LevelAllocator {
+    /// The level `key` holds, or a new two-category level from `range`
+    /// that no other key holds.
+    func level(for key: ContainerKey, range: CategoryRange) throws -> MCSLevel
+    /// Records a level the container already has (a user label or a
+    /// `level:` option), so no generated level collides with it.
+    func claim(_ level: MCSLevel, for key: ContainerKey) throws
+}
+
+/// Relabels one bind-mount source tree (SVirtRelabel is the real one).
+public protocol MountRelabeler {
+    /// Gives `source` and everything below it `label`; returns warnings
+    /// (e.g. a file system without label support) and throws when the
+    /// tree could not be labeled.
+    func relabel(source: String, label: String) throws -> [String]
+}
+
+/// Called at `poststop`. A stopped container may start again and must get
+/// its level back, so an implementation frees the reservation only when the
+/// container is gone (e.g. its root path no longer exists); otherwise
+/// `svirt-hook gc` frees it later.
+public protocol ReservationRelease {
+    /// Returns what it did, for the log ("released s0:c1,c2"), or nil.
+    func containerStopped(_ key: ContainerKey) throws -> String?
+}

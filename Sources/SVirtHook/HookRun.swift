@@ -1,0 +1,219 @@
+import SVirtJSON
+import SVirtOCI
+import SVirtSELinux
+
+/// The hook's settings, from its command line (see HookCommand).
+public struct HookOptions: Sendable, Equatable {
+    public enum SELinuxMode: String, Sendable, Equatable, CaseIterable {
+        /// Label when the host has SELinux on; pass through otherwise.
+        case auto
+        /// Label even when the host has SELinux off (tests, configs for another host).
+        case on
+        /// Pass through.
+        case off
+    }
+
+    public var selinux: SELinuxMode = .auto
+    public var contextsFile: String?
+    public var stage: HookStage?
+    public var bundle: String?
+    public var requireLabel = false
+    public var stateDirectory = "/var/lib/svirt-hook"
+    public var noReserve = false
+    public var relabelRoot: RelabelMode?
+
+    public init() {}
+}
+
+/// The hook's side-effecting collaborators, composed by the CLI from the
+/// real ones and by tests from doubles. Factories are called only when a
+/// run needs them, so a pass-through run opens no store and reads no policy.
+public struct HookEnvironment {
+    public var selinuxEnabled: Bool
+    public var loadPolicy: () throws(HookError) -> Policy
+    public var allocator: () throws(HookError) -> any LevelAllocator
+    public var relabeler: () throws(HookError) -> any MountRelabeler
+    /// nil when stopped containers need no bookkeeping (`--no-reserve`).
+    public var release: (() throws(HookError) -> any ReservationRelease)?
+    /// Reads a bundle's config.json (bounded).
+    public var readFile: (String) throws(HookError) -> [UInt8]
+    /// Base for relative paths in a piped config.
+    public var currentDirectory: String?
+
+    public init(
+        selinuxEnabled: Bool,
+        loadPolicy: @escaping () throws(HookError) -> Policy,
+        allocator: @escaping () throws(HookError) -> any LevelAllocator,
+        relabeler: @escaping () throws(HookError) -> any MountRelabeler,
+        release: (() throws(HookError) -> any ReservationRelease)?,
+        readFile: @escaping (String) throws(HookError) -> [UInt8],
+        currentDirectory: String?
+    ) {
+        self.selinuxEnabled = selinuxEnabled
+        self.loadPolicy = loadPolicy
+        self.allocator = allocator
+        self.relabeler = relabeler
+        self.release = release
+        self.readFile = readFile
+        self.currentDirectory = currentDirectory
+    }
+}
+
+/// What a successful run produces. Nothing is written before the whole run
+/// succeeded: the CLI writes this only then.
+public struct HookResult: Sendable, Equatable {
+    /// Bytes for stdout (precreate/pipe), nil for none.
+    public var output: [UInt8]?
+    /// A config to write atomically over `path` (`--bundle`).
+    public var rewrite: (path: String, bytes: [UInt8])?
+    /// Lines for stderr and syslog that are not failures (warnings, an
+    /// unlabeled bundle without `--require-label`).
+    public var notices: [String] = []
+
+    public static func == (a: HookResult, b: HookResult) -> Bool {
+        a.output == b.output && a.rewrite?.path == b.rewrite?.path && a.rewrite?.bytes == b.rewrite?.bytes
+            && a.notices == b.notices
+    }
+}
+
+/// One hook invocation, from input bytes to result.
+public enum HookRun {
+    /// Inputs above this are refused: a real config is a few KiB, and a
+    /// bound keeps a runaway producer from exhausting memory.
+    public static let inputLimit = 16 << 20
+    /// Nesting above this is refused (configs nest about 6 deep); keeps
+    /// parse and write recursion far from the stack's end.
+    public static let depthLimit = 128
+
+    /// `input` is stdin's bytes; nil with `--bundle`, which reads DIR/config.json.
+    public static func run(input: [UInt8]?, options: HookOptions, environment env: HookEnvironment) throws(HookError) -> HookResult {
+        let bytes: [UInt8]
+        let configPath: String?
+        if let bundle = options.bundle {
+            configPath = join(bundle, "config.json")
+            bytes = try env.readFile(configPath!)
+        } else {
+            configPath = nil
+            bytes = input ?? []
+        }
+        let document = try parseDocument(bytes, what: configPath ?? "input")
+        let labeling = options.selinux == .on || (options.selinux == .auto && env.selinuxEnabled)
+
+        switch document {
+        case .config(let config):
+            if let stage = options.stage, stage != .precreate {
+                // A config handed over at a runtime stage, e.g. by a wrapper.
+                guard labeling else { return HookResult() }
+                let base = options.bundle ?? env.currentDirectory
+                return try runtimeStage(stage, config: config, bundle: base, id: nil, options: options, env: env)
+            }
+            guard labeling else {
+                // Pass-through: the input exactly as it came.
+                return configPath == nil ? HookResult(output: bytes) : HookResult()
+            }
+            let settings = HookSettings(relabelRoot: options.relabelRoot,
+                                        baseDirectory: options.bundle ?? env.currentDirectory)
+            let policy = try env.loadPolicy()
+            let allocator: any LevelAllocator = try env.allocator()
+            let plan = try Planner.plan(config: config, settings: settings, policy: policy, allocator: allocator)
+            var result = HookResult()
+            if !plan.relabels.isEmpty {
+                result.notices += try plan.apply(relabeler: env.relabeler())
+            }
+            if let configPath {
+                if plan.configChanged {
+                    result.rewrite = (configPath, JSON.serialize(plan.config.json, pretty: true))
+                }
+            } else {
+                // Unchanged configs go back byte for byte.
+                result.output = plan.configChanged ? JSON.serialize(plan.config.json) : bytes
+            }
+            return result
+
+        case .state(let state):
+            if options.stage == .precreate {
+                throw HookError(.badInput, "--stage precreate expects a config on stdin, found a runtime state")
+            }
+            guard labeling else { return HookResult() }
+            guard let stage = options.stage ?? state.stage else {
+                throw HookError(.badInput, "state.status \"\(state.status)\" names no hook stage; pass --stage")
+            }
+            guard state.bundle.hasPrefix("/") else {
+                throw HookError(.badInput, "state.bundle \(state.bundle) is not an absolute path")
+            }
+            let path = join(state.bundle, "config.json")
+            guard case .config(let config) = try parseDocument(try env.readFile(path), what: path) else {
+                throw HookError(.badInput, "\(path): not an OCI config")
+            }
+            return try runtimeStage(stage, config: config, bundle: state.bundle, id: state.id, options: options, env: env)
+        }
+    }
+
+    /// Runtime stages: the runtime holds the config already, so the hook
+    /// checks the label, relabels requested mounts before start, and
+    /// reports the container's end at poststop.
+    static func runtimeStage(
+        _ stage: HookStage, config: OCIConfig, bundle: String?, id: String?,
+        options: HookOptions, env: HookEnvironment
+    ) throws(HookError) -> HookResult {
+        let settings = HookSettings(relabelRoot: options.relabelRoot, baseDirectory: bundle)
+        let name = id.map { "container \($0)" } ?? "container"
+        let place = bundle.map { " (bundle \($0))" } ?? ""
+        var result = HookResult()
+        switch stage {
+        case .poststop:
+            guard let release = env.release else { return result }
+            let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
+            var sandbox: String?
+            for key in ContainerKey.sandboxAnnotations where sandbox == nil {
+                sandbox = try oci { () throws(OCIError) in try config.annotation(key) }
+            }
+            guard let key = ContainerKey.derive(sandboxID: sandbox,
+                                                rootPath: rootPath.flatMap { Paths.absolute($0, base: bundle) }) else {
+                return result
+            }
+            do {
+                if let done = try release().containerStopped(key) { result.notices.append(done) }
+            } catch let error as HookError {
+                throw error
+            } catch {
+                throw HookError(.reservation, "release \(key): \(error)")
+            }
+            return result
+        case .precreate, .poststart:
+            return result
+        case .prestart, .createRuntime, .createContainer, .startContainer:
+            let policy = try env.loadPolicy()
+            let plan = try Planner.plan(config: config, settings: settings, policy: policy,
+                                        allocator: try env.allocator(), mode: .inspect)
+            if plan.disabled { return result }
+            if plan.processLabel == nil {
+                let message = "\(name)\(place) has no SELinux label (process.selinuxLabel): runtimes read the config before this \(stage.rawValue) hook; label it in precreate or with --bundle"
+                if options.requireLabel { throw HookError(.unlabeled, message) }
+                result.notices.append(message)
+            }
+            if !plan.relabels.isEmpty {
+                result.notices += try plan.apply(relabeler: env.relabeler())
+            }
+            return result
+        }
+    }
+
+    static func parseDocument(_ bytes: [UInt8], what: String) throws(HookError) -> OCIDocument {
+        let value: JSONValue
+        do {
+            value = try JSON.parse(bytes, maxDepth: depthLimit)
+        } catch {
+            throw HookError(.badInput, "\(what): \(error)")
+        }
+        do {
+            return try OCIDocument(value)
+        } catch {
+            throw HookError(.badInput, "\(what): \(error)")
+        }
+    }
+
+    static func join(_ dir: String, _ name: String) -> String {
+        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+    }
+}

@@ -1,0 +1,54 @@
+import SVirtOCI
+import SVirtSELinux
+
+/// One tree to relabel: which request asked for it, the host path, the label.
+public struct RelabelTarget: Equatable, Sendable {
+    /// The mount's destination in the container, `/` for the root file system.
+    public var destination: String
+    public var source: String
+    public var label: String
+    public var mode: RelabelMode
+
+    public init(destination: String, source: String, label: String, mode: RelabelMode) {
+        self.destination = destination
+        self.source = source
+        self.label = label
+        self.mode = mode
+    }
+}
+
+/// The pure result of the pipeline: what the config becomes and which
+/// trees to relabel. Applying it is the only step with side effects.
+public struct Plan: Sendable {
+    /// The config to hand back (labels added, z/Z options stripped).
+    public var config: OCIConfig
+    /// Whether `config` differs from the input.
+    public var configChanged: Bool
+    /// `label=disable`: no labels, no relabeling.
+    public var disabled: Bool
+    /// The labels the container runs with (kept or generated); nil when it has none.
+    public var processLabel: String?
+    public var mountLabel: String?
+    /// A level this run reserved (nil when the labels were the user's).
+    public var reservedLevel: MCSLevel?
+    /// Identity used for reservations, when one was needed and derivable.
+    public var key: ContainerKey?
+    public var relabels: [RelabelTarget]
+
+    /// Relabels every target in order and returns the relabeler's warnings.
+    /// A failure stops at that target with exit code `relabel`: the hook
+    /// then fails, so the container does not start half-labeled.
+    public func apply(relabeler: any MountRelabeler) throws(HookError) -> [String] {
+        var warnings: [String] = []
+        for target in relabels {
+            do {
+                warnings += try relabeler.relabel(source: target.source, label: target.label)
+            } catch let error as HookError {
+                throw error
+            } catch {
+                throw HookError(.relabel, "relabel \(target.source) (\(target.destination):\(target.mode.rawValue)): \(error)")
+            }
+        }
+        return warnings
+    }
+}

@@ -1,0 +1,100 @@
+import SVirtOCI
+import SVirtSELinux
+
+/// How a tree is relabeled: `z` shared (the file type at `s0`, every
+/// container may use it), `Z` private (the container's own file label).
+public enum RelabelMode: String, Sendable, Equatable {
+    case shared = "z"
+    case `private` = "Z"
+
+    public init?(option: String) {
+        switch option {
+        case "z": self = .shared
+        case "Z": self = .private
+        default: return nil
+        }
+    }
+}
+
+/// The hook's command-line settings that shape a plan.
+public struct HookSettings: Sendable, Equatable {
+    /// `--relabel-root z|Z`: relabel the root file system by default.
+    public var relabelRoot: RelabelMode?
+    /// The directory relative paths in the config (root.path, bind sources)
+    /// are taken against: the bundle when known (state stages, `--bundle`),
+    /// else the current directory for a piped config, as runc reads a
+    /// config in its bundle directory.
+    public var baseDirectory: String?
+
+    public init(relabelRoot: RelabelMode? = nil, baseDirectory: String? = nil) {
+        self.relabelRoot = relabelRoot
+        self.baseDirectory = baseDirectory
+    }
+}
+
+/// What the container asks for, from its annotations.
+public struct Request: Sendable, Equatable {
+    public static let labelAnnotation = "io.svirt.label"
+    public static let podmanLabelAnnotation = "io.podman.annotations.label"
+    public static let relabelAnnotation = "io.svirt.relabel"
+
+    public var options: LabelOptions
+    /// `io.svirt.relabel` entries: destination in the container (normalized;
+    /// `/` is the root file system) and mode, in order.
+    public var relabels: [(destination: String, mode: RelabelMode)]
+
+    public static func == (a: Request, b: Request) -> Bool {
+        a.options == b.options && a.relabels.elementsEqual(b.relabels, by: { $0 == $1 })
+    }
+
+    /// Reads the annotations. Podman's label annotation is read first and
+    /// `io.svirt.label` after it, so an option given in both takes svirt's value.
+    public init(annotations: [(key: String, value: String)]) throws(HookError) {
+        var options = LabelOptions()
+        var relabels: [(String, RelabelMode)] = []
+        func last(_ key: String) -> String? { annotations.last(where: { $0.key == key })?.value }
+        for key in [Self.podmanLabelAnnotation, Self.labelAnnotation] {
+            guard let text = last(key) else { continue }
+            let parsed: LabelOptions
+            do { parsed = try LabelOptions(parsing: text) } catch {
+                throw HookError(.badLabel, "annotation \(key): \(error)")
+            }
+            options.merge(parsed)
+        }
+        if let text = last(Self.relabelAnnotation) {
+            relabels = try Self.parseRelabels(text)
+        }
+        self.options = options
+        self.relabels = relabels
+    }
+
+    /// `DEST:z,DEST:Z,/:Z`. Destinations are absolute container paths; the
+    /// mode follows the last colon.
+    static func parseRelabels(_ text: String) throws(HookError) -> [(destination: String, mode: RelabelMode)] {
+        var out: [(String, RelabelMode)] = []
+        for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let colon = entry.lastIndex(of: ":"),
+                  let mode = RelabelMode(option: String(entry[entry.index(after: colon)...])) else {
+                throw HookError(.badInput, "annotation \(relabelAnnotation): entry \"\(entry)\" is not DESTINATION:z or DESTINATION:Z")
+            }
+            let destination = String(entry[..<colon])
+            guard destination.hasPrefix("/") else {
+                throw HookError(.badInput, "annotation \(relabelAnnotation): destination \"\(destination)\" is not an absolute path")
+            }
+            out.append((Paths.normalize(destination), mode))
+        }
+        return out
+    }
+}
+
+extension LabelOptions {
+    /// Takes every option `other` sets.
+    mutating func merge(_ other: LabelOptions) {
+        if other.disable { disable = true }
+        if let v = other.user { user = v }
+        if let v = other.role { role = v }
+        if let v = other.type { type = v }
+        if let v = other.level { level = v }
+        if let v = other.fileType { fileType = v }
+    }
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SVirtAllocation
+import SVirtSELinux
+
+/// The on-disk reservation store as the pipeline's allocator.
+public struct StoreAllocator: LevelAllocator {
+    public let store: ReservationStore
+    /// Levels taken outside the store (running processes' levels), read
+    /// only when a new level must be drawn: a kept level needs no scan.
+    public let inUse: () -> Set<MCSLevel>
+
+    public init(store: ReservationStore, inUse: @escaping () -> Set<MCSLevel>) {
+        self.store = store
+        self.inUse = inUse
+    }
+
+    public func level(for key: ContainerKey, range: CategoryRange) throws -> MCSLevel {
+        do {
+            return try store.reserve(key: key.key, rootPath: key.rootPath, range: range, inUse: inUse())
+        } catch {
+            throw HookError(.reservation, error.description)
+        }
+    }
+
+    public func claim(_ level: MCSLevel, for key: ContainerKey) throws {
+        do {
+            try store.claim(level, key: key.key, rootPath: key.rootPath)
+        } catch {
+            throw HookError(.reservation, error.description)
+        }
+    }
+}
+
+/// poststop bookkeeping against the store. A stopped container may start
+/// again (podman keeps its storage until `rm`), so its level is released
+/// here only when its root file system no longer exists; a pod's level
+/// (sandbox key) is shared and left to `svirt-hook gc`, which checks every
+/// holder's root.
+public struct StoreRelease: ReservationRelease {
+    public let store: ReservationStore
+
+    public init(store: ReservationStore) {
+        self.store = store
+    }
+
+    public func containerStopped(_ key: ContainerKey) throws -> String? {
+        guard key.key.hasPrefix("root:"), let root = key.rootPath else { return nil }
+        var st = stat()
+        guard lstat(root, &st) != 0, errno == ENOENT else { return nil }
+        do {
+            let levels = try store.release(key: key.key)
+            guard !levels.isEmpty else { return nil }
+            return "released \(levels.map(\.description).joined(separator: " ")) of \(key.key) (root gone)"
+        } catch where error.kind == .notFound {
+            return nil
+        } catch {
+            throw HookError(.reservation, error.description)
+        }
+    }
+}
+
+/// Stands in where no relabeler is built in: any relabel request fails the
+/// hook (exit code relabel) rather than starting a container whose volumes
+/// it cannot read.
+public struct UnavailableRelabeler: MountRelabeler {
+    public init() {}
+    public func relabel(source: String, label: String) throws -> [String] {
+        throw HookError(.relabel, "cannot relabel \(source): relabeling is not available in this build")
+    }
+}

@@ -1,1 +1,0 @@
-// SVirtOCI: see Package.swift for what this module is for.
