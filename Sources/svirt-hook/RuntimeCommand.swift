@@ -39,7 +39,7 @@ enum RuntimeCommand {
             // the dispositions the engine gave us.
             var pipeAction = sigaction()
             sigaction(SIGPIPE, nil, &pipeAction)
-            let (status, hookError) = captureStandardError {
+            let (status, hookError, hookText) = captureStandardError {
                 HookCommand.run(["--bundle", bundle] + options.hookFlags)
             }
             sigaction(SIGPIPE, &pipeAction, nil)
@@ -49,7 +49,7 @@ enum RuntimeCommand {
                 return fail("not creating container\(id): labeling \(bundle)/config.json failed: \(reason)",
                             status: status, invocation: invocation)
             }
-            if !hookError.isEmpty { ProcessInfo.writeError(hookError) } // warnings pass through
+            if !hookText.isEmpty { ProcessInfo.writeError(hookText) } // notices pass through as written
         }
 
         var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + options.runtimeArguments).map { strdup($0) }
@@ -82,7 +82,9 @@ enum RuntimeCommand {
     /// Runs `body` with fd 2 pointed at an anonymous file, so the hook's
     /// one-line error can be folded into the wrapper's single line. The hook
     /// also logs to syslog itself; only the stderr copy is redirected.
-    private static func captureStandardError(_ body: () -> ExitCode) -> (ExitCode, String) {
+    /// Returns the status, the hook's lines folded into one (for an error
+    /// line) and its stderr text as written.
+    private static func captureStandardError(_ body: () -> ExitCode) -> (ExitCode, String, String) {
         let saved = dup(2)
         // tmpfile(3): unnamed (O_TMPFILE), gone on close; a pipe could fill
         // and block the hook.
@@ -91,7 +93,7 @@ enum RuntimeCommand {
         defer { if let stream { fclose(stream) } }
         guard saved >= 0, sink >= 0, dup2(sink, 2) >= 0 else {
             if saved >= 0 { close(saved) }
-            return (body(), "")
+            return (body(), "", "")
         }
         let status = body()
         dup2(saved, 2)
@@ -104,7 +106,7 @@ enum RuntimeCommand {
         let lines = text.split(separator: "\n").map { line -> Substring in
             line.hasPrefix("svirt-hook: ") ? line.dropFirst("svirt-hook: ".count) : line
         }
-        return (status, lines.joined(separator: "; "))
+        return (status, lines.joined(separator: "; "), text)
     }
 
     /// One line on stderr, the same line in the runtime's `--log` file (where
