@@ -154,6 +154,10 @@ public enum Planner {
         if let given {
             range = given.range
             try claim(range, key: key, allocator: allocator)
+            // Two user labels with different levels: both are in use.
+            if let p = userProcess, let m = userMount, p.range != m.range {
+                try claim(m.range, key: key, allocator: allocator)
+            }
         } else if mode == .inspect {
             return out
         } else if let level = options.level {

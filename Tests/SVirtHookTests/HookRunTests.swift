@@ -217,3 +217,11 @@ struct RandomLevelAllocatorTests {
         for c in counts { #expect(abs(c - 4000) < 400, "counts \(counts)") }
     }
 }
+
+@Suite("TreeRelabeler adapter")
+struct TreeRelabelerTests {
+    @Test("a refused system path surfaces as the relabel exit code")
+    func refusal() {
+        #expect(code { _ = try TreeRelabeler().relabel(source: "/usr", label: "system_u:object_r:container_file_t:s0") } == .relabel)
+    }
+}

@@ -51,6 +51,13 @@ struct LabelTests {
         #expect(a.claims.map(\.level) == [MCSLevel("s0:c1,c2")!])
     }
 
+    @Test("two user labels with different levels: both levels are claimed")
+    func claimsBoth() throws {
+        let a = RecordingAllocator()
+        _ = try plan(#"{"ociVersion":"1","process":{"selinuxLabel":"u:r:t:s0:c1,c2"},"root":{"path":"/r"},"linux":{"mountLabel":"u:object_r:f:s0:c3,c4"}}"#, allocator: a)
+        #expect(a.claims.map(\.level) == [MCSLevel("s0:c1,c2")!, MCSLevel("s0:c3,c4")!])
+    }
+
     @Test("with only the process label set, the mount label takes its level")
     func onlyProcess() throws {
         let a = RecordingAllocator()
