@@ -116,6 +116,18 @@ final class PodmanTests {
         #expect(!options.contains("z") && !options.contains("Z"), "\(options)")
     }
 
+    @Test("io.svirt.relabel=/shared:z: a shared volume gets the file type at plain s0, readable by every container")
+    func relabelsSharedVolume() throws {
+        let volume = dir.file("shared")
+        try dir.write("shared/file", "x")
+        let result = try runContainer(["--annotation", "io.svirt.relabel=/shared:z", "-v", "\(volume):/shared"],
+                                      command: ["cat", "/shared/file"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText == "x")
+        #expect(fileLabel(volume) == filePrefix + ":s0")
+        #expect(fileLabel(volume + "/file") == filePrefix + ":s0")
+    }
+
     @Test("podman --security-opt label=disable: the hook leaves the config unlabeled")
     func labelDisable() throws {
         let result = try runContainer(["--security-opt", "label=disable"], command: ["true"])
