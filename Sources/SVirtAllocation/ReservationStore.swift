@@ -25,7 +25,8 @@ import SVirtSystem
 /// A process locks `keys/<name>` (flock, per key: reservations for other
 /// keys never wait) and reads the record. If the record's level still has
 /// this key as holder, that level is returned: the same key always gets the
-/// same level. Otherwise a directory `tmp/<pid>.<random>` holding the
+/// same level (even when it is now outside the range or in `inUse`: the
+/// container's files already carry it). Otherwise a directory `tmp/<pid>.<random>` holding the
 /// holder file is renamed to `levels/<level>` with `RENAME_NOREPLACE`. The
 /// rename is the one atomic step that takes a level: it fails with EEXIST
 /// when any directory is there (held, or a half-released empty one), and
@@ -127,9 +128,15 @@ public struct ReservationStore: Sendable {
     public func reserve(key: String, rootPath: String?, range: CategoryRange, inUse: Set<MCSLevel>) throws(ReservationError) -> MCSLevel {
         let name = try Self.entryName(key: key)
         let lock = try lockKey(name, wait: true, create: true)!
-        defer { lock.release() }
+        var succeeded = false
+        defer {
+            // A key that never got a record leaves no empty lock file.
+            if !succeeded { dropEmptyLock(lock, name: name) }
+            lock.release()
+        }
         let existing = try readRecord(lock, name: name, expecting: key)
         if var record = existing, holderExists(record.level, name) {
+            succeeded = true
             if let rootPath, !record.roots.contains(rootPath) {
                 record.roots.append(rootPath)
                 try writeRecord(record, name: name)
@@ -143,6 +150,7 @@ public struct ReservationStore: Sendable {
             removeHolder(name, from: level)
             throw error
         }
+        succeeded = true
         return level
     }
 
@@ -171,8 +179,11 @@ public struct ReservationStore: Sendable {
             record.since = Self.now()
         }
         if let rootPath, !record.roots.contains(rootPath) { record.roots.append(rootPath) }
-        try writeRecord(record, name: name)
+        // The old holder goes while we still hold the lock on the record's
+        // inode (the rename below replaces it): a crash in between leaves a
+        // stale record and an orphan holder, both repaired.
         if let old = existing?.level, old != level { removeHolder(name, from: old) }
+        try writeRecord(record, name: name)
     }
 
     /// Frees what `key` holds. Returns the levels it held (empty when it held

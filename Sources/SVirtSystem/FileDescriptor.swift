@@ -40,27 +40,27 @@ public struct FileDescriptor: Hashable, Sendable {
     /// runaway input cannot exhaust memory.
     public func readAll(limit: Int) throws(SystemError) -> [UInt8] {
         var bytes: [UInt8] = []
-        var chunk = 64 * 1024
-        while true {
-            if bytes.count > limit { throw SystemError("read", errno: Errno(rawValue: EFBIG)) }
-            let start = bytes.count
-            bytes.reserveCapacity(start + chunk)
-            var n = 0
-            var failure: SystemError?
-            // Grow in place and read straight into the array's storage.
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
-            bytes.withUnsafeMutableBytes { raw in
+        var failure: SystemError?
+        // One scratch buffer, copied out with memcpy: no per-read zero-filling.
+        withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 16) { scratch in
+            while true {
+                let n: Int
                 do throws(SystemError) {
-                    n = try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
+                    n = try read(into: scratch)
                 } catch {
                     failure = error
+                    return
                 }
+                if n == 0 { return }
+                if bytes.count + n > limit {
+                    failure = SystemError("read", errno: Errno(rawValue: EFBIG))
+                    return
+                }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<n]))
             }
-            if let failure { throw failure }
-            bytes.removeLast(chunk - n)
-            if n == 0 { return bytes }
-            if chunk < 1 << 20 { chunk *= 2 }
         }
+        if let failure { throw failure }
+        return bytes
     }
 
     /// Writes every byte, continuing after short writes.

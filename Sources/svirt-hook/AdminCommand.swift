@@ -80,10 +80,10 @@ enum AdminCommand {
         for row in rows {
             table.append([
                 row.level?.description ?? row.levelName,
-                row.key ?? "-",
+                row.key.map(printable) ?? "-",
                 row.since.map { age(now - $0) } ?? "-",
                 stateName(row.state),
-                row.roots.isEmpty ? "-" : row.roots.joined(separator: ","),
+                row.roots.isEmpty ? "-" : row.roots.map(printable).joined(separator: ","),
             ])
         }
         printTable(table)
@@ -203,6 +203,21 @@ enum AdminCommand {
         if s < 7200 { return "\(s / 60)m" }
         if s < 2 * 86400 { return "\(s / 3600)h" }
         return "\(s / 86400)d"
+    }
+
+    /// Keys and paths come from container configs: control characters are
+    /// shown as `\xNN` so they cannot garble a terminal or a column.
+    private static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7f {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     private static func printTable(_ rows: [[String]]) {

@@ -55,7 +55,8 @@ enum HookCommand {
           own file label; read-only mounts get the same labels (not ro_file).
           At runtime stages the config is already read by the runtime: the hook
           only checks the label, relabels requested mounts, and at poststop
-          releases the level of a container whose root is gone.
+          releases the level of a container whose root is gone. A container
+          with label=disable passes --require-label: it asked for no label.
           Input is limited to 16 MiB and 128 levels of nesting.
 
         exit codes: 0 ok, 2 usage, 3 bad input, 4 bad label, 5 policy,

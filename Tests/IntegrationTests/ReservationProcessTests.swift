@@ -173,4 +173,56 @@ struct ReservationProcessTests {
             #expect(try Self.run(binary, ["reserve", row.key] + common, name: "again\(i)", in: ws).out == row.level + "\n")
         }
     }
+    @Test("admin commands exit with the documented codes and one-line errors")
+    func adminExitCodes() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let state = ["--state-dir", ws.state]
+        func code(_ args: [String], _ name: String) throws -> Int32 { try Self.run(binary, args, name: name, in: ws).code }
+        func stderr(_ name: String) -> String {
+            (try? String(contentsOfFile: "\(ws.path)/out/\(name).err", encoding: .utf8)) ?? ""
+        }
+        #expect(try code(["reserve"] + state, "noarg") == 2)
+        #expect(try code(["list", "--bogus"] + state, "bogus") == 2)
+        #expect(try code(["gc", "--root", "/x"] + state, "misplaced") == 2)
+        #expect(try code(["reserve", "k", "--level", "s0:c1,,c2"] + state, "badlevel") == 4)
+        #expect(try code(["reserve", "k", "--range", "c3.c3"] + state, "tiny") == 6)
+        #expect(stderr("tiny").contains("c3.c3"))
+        #expect(try code(["release", "nothing-here"] + state, "unknown") == 6)
+        let reserved = try Self.run(binary, ["reserve", "k", "--level", "s0:c1,c2"] + state, name: "ok", in: ws)
+        #expect(reserved.code == 0 && reserved.out == "s0:c1,c2\n")
+        #expect(try Self.run(binary, ["release", "s0:c1,c2"] + state, name: "rel", in: ws).out == "released s0:c1,c2 key k\n")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: ws.path + "/file"))
+        #expect(try code(["list", "--state-dir", ws.path + "/file"], "notdir") == 6)
+        let message = stderr("notdir")
+        #expect(message.contains(ws.path + "/file") && message.split(separator: "\n").count == 1)
+    }
+    @Test("gc running alongside 120 reservations and releases never frees a live reservation")
+    func gcConcurrentWithReservations() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let common = ["--root", ws.path, "--state-dir", ws.state]
+        // Half the keys held before, then released during the run; their
+        // levels may be redrawn by the others, never shared.
+        for i in 0..<30 { #expect(try Self.run(binary, ["reserve", "old\(i)"] + common, name: "old\(i)", in: ws).code == 0) }
+        var pids: [(pid: pid_t, name: String)] = []
+        for i in 0..<120 {
+            pids.append((try Self.spawn(binary, ["reserve", "c\(i)"] + common, name: "c\(i)", in: ws), "c\(i)"))
+            if i % 4 == 0 {
+                pids.append((try Self.spawn(binary, ["release", "old\(i / 4)", "--state-dir", ws.state], name: "rel\(i)", in: ws), "rel\(i)"))
+            }
+            if i % 10 == 0 {
+                pids.append((try Self.spawn(binary, ["gc", "--state-dir", ws.state], name: "gc\(i)", in: ws), "gc\(i)"))
+            }
+        }
+        for p in pids { #expect(Self.wait(p.pid) == 0, "\(p.name): \(ws.output(p.name))") }
+        let rows = try Self.list(binary, ws)
+        #expect(rows.allSatisfy { $0.state == "held" })
+        #expect(Set(rows.map(\.level)).count == rows.count, "a level held by two keys")
+        let byKey = Dictionary(uniqueKeysWithValues: rows.map { ($0.key, $0.level) })
+        for i in 0..<120 {
+            #expect(byKey["c\(i)"] == ws.output("c\(i)").trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(rows.count == 120)
+    }
 }

@@ -60,6 +60,7 @@ struct ReservationStoreTests {
         #expect(error?.kind == .exhausted)
         #expect(error?.description.contains("c0.c2") == true)
         #expect(try dir.entries("tmp").isEmpty, "a failed attempt leaves no temporary behind")
+        #expect(!dir.exists("keys/d"), "nor an empty record")
         let freed = try store.release(key: "b")
         #expect(try store.reserve(key: "d", rootPath: nil, range: tiny, inUse: []) == freed.first)
     }
@@ -277,7 +278,14 @@ struct ReservationStoreTests {
         try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0, "needs root: mount tmpfs")
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         let existing = try dir.store().reserve(key: "a", rootPath: nil, range: .full, inUse: [])
-        try #require(mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0)
+        // EBUSY while a child spawned by a parallel test still shares our
+        // descriptor table between its fork and exec: retry briefly.
+        var remounted = mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0
+        for _ in 0..<100 where !remounted && errno == EBUSY {
+            usleep(20_000)
+            remounted = mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0
+        }
+        try #require(remounted, "remount read-only: \(String(cString: strerror(errno)))")
         let store = try dir.store()
         #expect(try store.reserve(key: "a", rootPath: nil, range: .full, inUse: []) == existing)
         #expect(try store.list().count == 1)
