@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A file label as the bytes written to `security.selinux`.
 ///
 /// libselinux (chcon, lsetfilecon) stores the context with a trailing NUL,
@@ -31,9 +37,3 @@ public struct FileLabel: Sendable, Equatable {
         value.withUnsafeBytes { matches($0) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

@@ -61,7 +61,6 @@ enum LinuxFlag {
     static let resolveNoXDev = 0x01
     static let resolveNoMagicLinks = 0x02
     static let resolveNoSymlinks = 0x04
-    static let resolveBeneath = 0x08
     static let statxType: UInt32 = 0x0001
     static let statxIno: UInt32 = 0x0100
     static let statxMountID: UInt32 = 0x1000
@@ -69,6 +68,8 @@ enum LinuxFlag {
     /// <fcntl.h> hides these without _GNU_SOURCE.
     static let openPath: Int32 = 0o10000000
     static let atEmptyPath: Int32 = 0x1000
+    static let atNoAutomount: Int32 = 0x800
+    static let atStatxDontSync: Int32 = 0x4000
 }
 
 /// The fields of `struct statx` we read, decoded from its fixed layout.
@@ -127,7 +128,7 @@ enum Linux {
                 RawSyscall.shared(SyscallNumber.openat2, Int(dir), Int(bitPattern: path),
                                   Int(bitPattern: how.baseAddress), 24)
             }
-        } while result == -1 && (errno == EINTR || errno == EAGAIN)
+        } while result == -1 && errno == EINTR
         return Int32(truncatingIfNeeded: result)
     }
 

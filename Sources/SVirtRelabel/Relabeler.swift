@@ -76,7 +76,8 @@ public struct Relabeler: Sendable {
     /// Tests: force the older-kernel xattr path instead of probing.
     var forcedMethod: XattrMethod?
 
-    /// `threads`: walker threads, 0 = one per online CPU (at most 8).
+    /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
+    /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
     public init(threads: Int = 0) {
         self.threads = threads
         self.policy = nil
@@ -105,11 +106,17 @@ public struct Relabeler: Sendable {
         let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
         let root = DirHandle(fd: dirFD, path: source.path)
+        let method = forcedMethod ?? XattrMethod.probe(directory: dirFD)
+        guard let method else {
+            // No getxattrat (Linux < 6.13) and no /proc to reach entries by
+            // directory descriptor: there is no way to label without paths.
+            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
+        }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
                         mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel),
-                        method: forcedMethod)
+                        method: method)
         var report = try walk.run()
         if walk.stoppedWithWarning { return report }
         // The root last: only a complete walk marks the tree as done.
@@ -136,7 +143,7 @@ public struct Relabeler: Sendable {
 
     static func defaultThreads() -> Int {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return max(1, min(online > 0 ? online : 1, 8))
+        return max(2, min(2 * (online > 0 ? online : 1), 8))
     }
 
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {
@@ -148,13 +155,17 @@ public struct Relabeler: Sendable {
         return MountTable.needsEntryChecks(
             tree: source.path, treeMount: st.mountID, mounts: MountTable.parse(text),
             isDirectory: { path in
-                var sb = stat()
-                return stat(path, &sb) == 0 && (sb.st_mode & S_IFMT) == S_IFDIR
+                // Cached attributes only and no automount: a hung NFS or an
+                // autofs mount elsewhere on the host must not stall the hook.
+                let (e, st) = Linux.statx(AT_FDCWD, path,
+                                          flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
+                                          mask: LinuxFlag.statxType)
+                return e == 0 && st.isDirectory
             })
     }
 
     /// A source that is not a directory (a file, socket or device bind
-    /// mount): labeled through its LinuxFlag.openPath fd's proc link, which setxattr
+    /// mount): labeled through its O_PATH fd's proc link, which setxattr
     /// follows to the inode we opened, never further (verified for every
     /// file type, symlinks included).
     static func labelSingle(_ source: ResolvedSource, _ label: FileLabel) throws(RelabelError) -> RelabelReport {

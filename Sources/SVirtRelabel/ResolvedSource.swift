@@ -24,7 +24,7 @@ struct ResolvedSource {
         }
         var fd = Linux.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoSymlinks | LinuxFlag.resolveNoMagicLinks)
-        if fd < 0 && errno == ENOSYS {
+        if fd < 0 && (errno == ENOSYS || errno == EPERM) {
             fd = Glibc.open(resolved, LinuxFlag.openPath | O_NOFOLLOW | O_CLOEXEC)
         }
         guard fd >= 0 else {

@@ -27,7 +27,15 @@ struct DirTask: Sendable {
     var path: String { parent.path + "/" + String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self) }
 }
 
-/// One relabel's shared state: a LIFO of directories to open, the worker
+/// Work for any thread: a subdirectory to open, or a batch of entries read
+/// from a directory (getdents64 records) that another thread labels, so a
+/// single large directory is labeled in parallel too.
+enum WalkTask: Sendable {
+    case directory(DirTask)
+    case entries(DirHandle, [UInt8])
+}
+
+/// One relabel's shared state: a LIFO of tasks, the worker
 /// threads, and the outcome. Threads are started only when there is work
 /// for them (a tree without subdirectories never starts one).
 final class Walk: @unchecked Sendable {
@@ -40,11 +48,15 @@ final class Walk: @unchecked Sendable {
     let mayWriteBlind: Bool
     let method: XattrMethod
     let stopped = Atomic<Bool>(false)
+    /// Threads waiting for work, and whether another may still be started:
+    /// a reader hands batches of entries off only when someone can take them.
+    let idle = Atomic<Int>(0)
+    let canSpawn: Atomic<Bool>
 
     // Guarded by `mutex`.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var stack: [DirTask] = []
+    private var stack: [WalkTask] = []
     private var active = 0
     private var threads: [pthread_t] = []
     private var failure: RelabelError?
@@ -59,8 +71,9 @@ final class Walk: @unchecked Sendable {
         self.root = root
         self.label = label
         self.threadLimit = threadLimit
+        self.canSpawn = Atomic(threadLimit > 1)
         self.entryChecks = entryChecks
-        self.method = method ?? XattrMethod.probe(directory: root.fd)
+        self.method = method ?? XattrMethod.probe(directory: root.fd) ?? .procPath
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }
@@ -79,10 +92,17 @@ final class Walk: @unchecked Sendable {
         worker.readDirectory(root)
         finish()
         work(&worker)
-        lock()
-        let spawned = threads
-        unlock()
-        for thread in spawned { pthread_join(thread, nil) }
+        // After a failure, threads still finishing a task may have started
+        // another before seeing it: join until the list stops growing.
+        var joined = 0
+        while true {
+            lock()
+            let spawned = threads
+            unlock()
+            if joined == spawned.count { break }
+            for thread in spawned[joined...] { pthread_join(thread, nil) }
+            joined = spawned.count
+        }
         if let failure { throw failure }
         return RelabelReport(visited: visited, changed: changed, warnings: warnings)
     }
@@ -90,7 +110,10 @@ final class Walk: @unchecked Sendable {
     /// Takes tasks until the walk is over, then adds this worker's counts.
     fileprivate func work(_ worker: inout Worker) {
         while let task = next() {
-            worker.openAndRead(task)
+            switch task {
+            case .directory(let dir): worker.openAndRead(dir)
+            case .entries(let dir, let records): worker.labelRecords(dir, records)
+            }
             finish()
         }
         lock()
@@ -99,10 +122,17 @@ final class Walk: @unchecked Sendable {
         unlock()
     }
 
-    func push(_ task: DirTask) {
+    /// Whether handing work to another thread would start it now.
+    var wantsWork: Bool {
+        idle.load(ordering: .relaxed) > 0 || canSpawn.load(ordering: .relaxed)
+    }
+
+    func push(_ task: DirTask) { push(.directory(task)) }
+
+    func push(_ task: WalkTask) {
         lock()
         stack.append(task)
-        if threads.count + 1 < threadLimit {
+        if threads.count + 1 < threadLimit && failure == nil && !stoppedWithWarning {
             var thread = pthread_t()
             let context = Unmanaged.passRetained(self).toOpaque()
             if pthread_create(&thread, nil, walkThreadMain, context) == 0 {
@@ -110,16 +140,19 @@ final class Walk: @unchecked Sendable {
             } else {
                 Unmanaged<Walk>.fromOpaque(context).release() // fewer threads, same result
             }
+            if threads.count + 1 >= threadLimit { canSpawn.store(false, ordering: .relaxed) }
         }
         pthread_cond_signal(cond)
         unlock()
     }
 
-    private func next() -> DirTask? {
+    private func next() -> WalkTask? {
         lock()
         defer { unlock() }
         while stack.isEmpty && active > 0 && failure == nil && !stoppedWithWarning {
+            idle.add(1, ordering: .relaxed)
             pthread_cond_wait(cond, mutex)
+            idle.subtract(1, ordering: .relaxed)
         }
         if failure != nil || stoppedWithWarning || stack.isEmpty {
             pthread_cond_broadcast(cond)

@@ -28,7 +28,10 @@ struct Worker {
     init(walk: Walk) {
         self.walk = walk
         dents = .allocate(byteCount: 64 * 1024, alignment: 8)
-        value = .allocate(byteCount: 1024, alignment: 8)
+        // Room for our label and a NUL, no more: a longer value fails with
+        // ERANGE, which means "differs", and the kernel zeroes and copies
+        // only this much per read.
+        value = .allocate(byteCount: walk.label.stored.count + 1, alignment: 8)
         procPath = .allocate(capacity: procPathSize)
         guardBox = BufferOwner(dents, value, procPath)
     }
@@ -68,12 +71,15 @@ struct Worker {
     }
 
     private func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>) -> Int32 {
+        // `name` is one component from getdents64 (never "..", never a
+        // slash), so RESOLVE_BENEATH would add nothing but its -EAGAIN
+        // retries whenever anything on the host is renamed.
         let fd = Linux.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
-                                   | LinuxFlag.resolveNoMagicLinks | LinuxFlag.resolveBeneath)
-        if fd >= 0 || errno != ENOSYS { return fd }
-        // Before Linux 5.6: O_NOFOLLOW refuses a symlink, the mount ID
-        // comparison refuses a mount point.
+                                   | LinuxFlag.resolveNoMagicLinks)
+        if fd >= 0 || (errno != ENOSYS && errno != EPERM) { return fd }
+        // Before Linux 5.6 (or openat2 filtered by seccomp): O_NOFOLLOW
+        // refuses a symlink, the mount ID comparison a mount point.
         let old = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if old < 0 { return old }
         let (e1, mine) = Linux.statx(old, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
@@ -87,7 +93,7 @@ struct Worker {
     }
 
     /// Reads a directory's entries: subdirectories become tasks, everything
-    /// else is labeled here.
+    /// else is labeled here, or by another thread when one is idle.
     mutating func readDirectory(_ dir: DirHandle) {
         var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
         while !walk.stopped.load(ordering: .relaxed) {
@@ -98,30 +104,47 @@ struct Worker {
                 if e != ENOENT { walk.fail(.failed(dir.path, "getdents64", errno: e)) }
                 return
             }
-            let base = UnsafeRawPointer(dents.baseAddress!)
-            var offset = 0
-            while offset < n {
-                // struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
-                let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
-                let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
-                let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
-                offset += reclen
-                if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
-                switch Int32(type) {
-                case Int32(DT_DIR):
+            let records = UnsafeRawBufferPointer(rebasing: dents[0..<n])
+            if walk.wantsWork {
+                walk.push(.entries(dir, Array(records)))
+            } else {
+                labelRecords(dir, records, &policy)
+            }
+        }
+    }
+
+    /// A batch handed over by the thread that read it.
+    mutating func labelRecords(_ dir: DirHandle, _ records: [UInt8]) {
+        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
+        records.withUnsafeBytes { labelRecords(dir, $0, &policy) }
+    }
+
+    /// Labels the entries of getdents64 records (`struct linux_dirent64 {
+    /// u64 ino; s64 off; u16 reclen; u8 type; char name[]; }`).
+    private mutating func labelRecords(_ dir: DirHandle, _ records: UnsafeRawBufferPointer, _ policy: inout WritePolicy) {
+        let base = records.baseAddress!
+        var offset = 0
+        while offset < records.count {
+            if walk.stopped.load(ordering: .relaxed) { return }
+            let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
+            let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
+            let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
+            offset += reclen
+            if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
+            switch Int32(type) {
+            case Int32(DT_DIR):
+                walk.push(DirTask(parent: dir, name: copyName(name)))
+            case Int32(DT_UNKNOWN):
+                // File systems without d_type: ask.
+                let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
+                if e == ENOENT { continue }
+                if e == 0 && st.isDirectory {
                     walk.push(DirTask(parent: dir, name: copyName(name)))
-                case Int32(DT_UNKNOWN):
-                    // File systems without d_type: ask.
-                    let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
-                    if e == ENOENT { continue }
-                    if e == 0 && st.isDirectory {
-                        walk.push(DirTask(parent: dir, name: copyName(name)))
-                    } else {
-                        record(labelEntry(dir, name, &policy), dir, name)
-                    }
-                default:
+                } else {
                     record(labelEntry(dir, name, &policy), dir, name)
                 }
+            default:
+                record(labelEntry(dir, name, &policy), dir, name)
             }
         }
     }

@@ -26,13 +26,22 @@ enum XattrMethod: Sendable {
     case atCalls
     case procPath
 
-    /// Picks the at-calls when the kernel has them.
-    static func probe(directory: Int32) -> XattrMethod {
+    /// Picks the at-calls when the kernel has them (a seccomp filter may
+    /// answer EPERM instead of ENOSYS: reading security.* is otherwise never
+    /// refused), else the proc path if /proc shows our descriptor; nil when
+    /// neither works. Without this check a missing /proc would make every
+    /// entry look vanished (ENOENT) and the walk succeed having done nothing.
+    static func probe(directory: Int32) -> XattrMethod? {
         var byte: UInt8 = 0
         let result = withUnsafeMutableBytes(of: &byte) { buffer in
             XattrAccess.getAt(directory, ".", buffer)
         }
-        return result == -1 && errno == ENOSYS ? .procPath : .atCalls
+        if !(result == -1 && (errno == ENOSYS || errno == EPERM)) { return .atCalls }
+        var st = stat()
+        var own = stat()
+        guard stat("/proc/self/fd/\(directory)/.", &st) == 0, fstat(directory, &own) == 0,
+              st.st_dev == own.st_dev, st.st_ino == own.st_ino else { return nil }
+        return .procPath
     }
 }
 

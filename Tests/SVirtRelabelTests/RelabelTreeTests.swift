@@ -149,6 +149,20 @@ struct RelabelTreeTests {
         #expect(label(link) == nil)
     }
 
+    @Test("one large flat directory, labeled in batches by several threads, is labeled completely")
+    func flatDirectory() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("tree")
+        for f in 0..<3000 { scratch.file("tree/file-with-a-longer-name-\(f)") }
+        let report = try Relabeler(threads: 4).relabel(tree, to: labelA)
+        #expect(report.visited == 3001)
+        #expect(report.changed == 3001)
+        let found = labels(tree, recursive: true)
+        #expect(found.count == 3001)
+        #expect(found.values.allSatisfy { $0 == labelA })
+        #expect(try Relabeler(threads: 4).relabel(tree, to: labelA).changed == 0)
+    }
+
     @Test("files vanishing while the walk runs are not errors")
     func vanishingFiles() throws {
         let scratch = Scratch()
