@@ -35,6 +35,8 @@ let package = Package(
             "SVirtSystem", "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
         ]),
         .executableTarget(name: "svirt-hook", dependencies: ["SVirtHook"]),
+        // Drives the relabeler alone, for bench/relabel and the relabel race test.
+        .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
 
         .testTarget(name: "SVirtSystemTests", dependencies: ["SVirtSystem"]),
         .testTarget(name: "SVirtJSONTests", dependencies: ["SVirtJSON"]),

@@ -9,7 +9,7 @@ import SVirtSystem
 /// One row of `list`: a key holding a level, or an entry a crash or a
 /// hand edit left behind.
 public struct Reservation: Equatable, Sendable {
-    public enum State: Equatable, Sendable {
+    public enum State: Hashable, Sendable {
         /// The key holds the level (record and holder agree).
         case held
         /// A record whose level lacks the key as holder (interrupted release).
@@ -97,7 +97,7 @@ extension ReservationStore {
         for name in keyNames where !name.hasPrefix(".") {
             let path = "\(keysPath)/\(name)"
             let bytes: [UInt8]
-            do { bytes = try Files.read(path, limit: 1 << 20) } catch where error.errno == .noEntry {
+            do { bytes = try StoreSystem.readSmall(path) } catch where error.errno == .noEntry {
                 continue
             } catch { throw .io(error) }
             if bytes.isEmpty { continue } // a lock file of a reservation in progress

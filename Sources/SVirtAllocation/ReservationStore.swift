@@ -251,7 +251,7 @@ public struct ReservationStore: Sendable {
     func readRecord(_ lock: KeyLock, name: String, expecting key: String?) throws(ReservationError) -> KeyRecord? {
         let path = "\(keysPath)/\(name)"
         let bytes: [UInt8]
-        do { bytes = try lock.fd.readAll(limit: 1 << 20) } catch { throw .io(SystemError(error.call, path: path, errno: error.errno)) }
+        do { bytes = try StoreSystem.readSmall(lock.fd, path: path) } catch { throw .io(error) }
         if bytes.isEmpty { return nil }
         let record: KeyRecord
         do { record = try KeyRecord(parsing: bytes) } catch {

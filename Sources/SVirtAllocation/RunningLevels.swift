@@ -21,7 +21,7 @@ public enum RunningLevels {
         var levels: Set<MCSLevel> = []
         guard let pids = try? StoreSystem.entries(proc) else { return levels }
         for pid in pids where pid.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-            guard let bytes = try? Files.read("\(proc)/\(pid)/attr/current", limit: 4096) else { continue }
+            guard let bytes = try? StoreSystem.readSmall("\(proc)/\(pid)/attr/current") else { continue }
             levels.formUnion(levelsOf(context: bytes))
         }
         return levels

@@ -47,6 +47,30 @@ enum StoreSystem {
         return bytes
     }
 
+    /// Reads a small file whole through `fd`, in 4 KiB steps. (SVirtSystem's
+    /// `readAll` starts with a 64 KiB zero-filled chunk and doubles it, which
+    /// costs more than the whole reservation for a 100-byte record.)
+    static func readSmall(_ fd: FileDescriptor, path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd.rawValue, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", path: path)
+            }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
+        }
+    }
+
+    static func readSmall(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW)
+        defer { fd.close() }
+        return try readSmall(fd, path: path)
+    }
+
     /// Names in a directory, without `.` and `..`.
     static func entries(_ path: String) throws(SystemError) -> [String] {
         guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }

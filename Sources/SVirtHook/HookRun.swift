@@ -33,8 +33,11 @@ public struct HookEnvironment {
     public var loadPolicy: () throws(HookError) -> Policy
     public var allocator: () throws(HookError) -> any LevelAllocator
     public var relabeler: () throws(HookError) -> any MountRelabeler
-    /// nil when stopped containers need no bookkeeping (`--no-reserve`).
-    public var release: (() throws(HookError) -> any ReservationRelease)?
+    /// Returns nil when stopped containers need no bookkeeping (`--no-reserve`).
+    /// (A non-optional closure on purpose: as an optional typed-throws
+    /// closure returning an existential, calling it crashed under Swift
+    /// 6.3.1 with a bad existential projection.)
+    public var release: () throws(HookError) -> (any ReservationRelease)?
     /// Reads a bundle's config.json (bounded).
     public var readFile: (String) throws(HookError) -> [UInt8]
     /// Base for relative paths in a piped config.
@@ -45,7 +48,7 @@ public struct HookEnvironment {
         loadPolicy: @escaping () throws(HookError) -> Policy,
         allocator: @escaping () throws(HookError) -> any LevelAllocator,
         relabeler: @escaping () throws(HookError) -> any MountRelabeler,
-        release: (() throws(HookError) -> any ReservationRelease)?,
+        release: @escaping () throws(HookError) -> (any ReservationRelease)?,
         readFile: @escaping (String) throws(HookError) -> [UInt8],
         currentDirectory: String?
     ) {
@@ -162,7 +165,6 @@ public enum HookRun {
         var result = HookResult()
         switch stage {
         case .poststop:
-            guard let release = env.release else { return result }
             let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
             var sandbox: String?
             for key in ContainerKey.sandboxAnnotations where sandbox == nil {
@@ -172,8 +174,9 @@ public enum HookRun {
                                                 rootPath: rootPath.flatMap { Paths.absolute($0, base: bundle) }) else {
                 return result
             }
+            guard let releaser = try env.release() else { return result }
             do {
-                if let done = try release().containerStopped(key) { result.notices.append(done) }
+                if let done = try releaser.containerStopped(key) { result.notices.append(done) }
             } catch let error as HookError {
                 throw error
             } catch {

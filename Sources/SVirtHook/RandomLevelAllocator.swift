@@ -59,8 +59,9 @@ public struct RandomLevelAllocator: LevelAllocator, Sendable {
     }
 }
 
-/// 32-bit draws from a source, fetched 64 bytes at a time so a level costs
-/// one system call.
+/// 32-bit draws from a source, fetched two at a time: a level usually
+/// needs two, and SystemRandomNumberGenerator makes one getrandom(2) call
+/// per 8 bytes.
 struct RandomPool {
     let source: RandomLevelAllocator.Source
     private var words: [UInt32] = []
@@ -71,7 +72,7 @@ struct RandomPool {
 
     mutating func next() throws -> UInt32 {
         if words.isEmpty {
-            var fresh = [UInt32](repeating: 0, count: 16)
+            var fresh = [UInt32](repeating: 0, count: 2)
             try fresh.withUnsafeMutableBytes { try source($0) }
             words = fresh
         }

@@ -62,13 +62,3 @@ public struct StoreRelease: ReservationRelease {
         }
     }
 }
-
-/// Stands in where no relabeler is built in: any relabel request fails the
-/// hook (exit code relabel) rather than starting a container whose volumes
-/// it cannot read.
-public struct UnavailableRelabeler: MountRelabeler {
-    public init() {}
-    public func relabel(source: String, label: String) throws -> [String] {
-        throw HookError(.relabel, "cannot relabel \(source): relabeling is not available in this build")
-    }
-}

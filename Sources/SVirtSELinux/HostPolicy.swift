@@ -41,7 +41,7 @@ public enum HostPolicy {
     public static func loadContexts(path: String) throws(PolicyError) -> LXCContexts {
         let bytes: [UInt8]
         do {
-            bytes = try Files.read(path, limit: 1 << 20)
+            bytes = try Files.readCompact(path, limit: 1 << 20)
         } catch {
             throw PolicyError(description: "cannot read lxc_contexts: \(error)")
         }

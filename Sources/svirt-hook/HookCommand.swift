@@ -48,6 +48,16 @@ enum HookCommand {
           io.podman.annotations.label podman's --security-opt label=... (same options)
           io.svirt.relabel            DEST:z,DEST:Z relabel bind mounts; /:Z the root
 
+        notes:
+          A relative root.path or bind source is taken against the bundle (--bundle,
+          or the state's bundle); in a piped config, against the current directory.
+          z gives a tree the container's file type at s0 (shared), Z the container's
+          own file label; read-only mounts get the same labels (not ro_file).
+          At runtime stages the config is already read by the runtime: the hook
+          only checks the label, relabels requested mounts, and at poststop
+          releases the level of a container whose root is gone.
+          Input is limited to 16 MiB and 128 levels of nesting.
+
         exit codes: 0 ok, 2 usage, 3 bad input, 4 bad label, 5 policy,
           6 reservation, 7 relabel, 8 io, 9 unlabeled (--require-label)
 
@@ -81,9 +91,9 @@ enum HookCommand {
                 return StoreAllocator(store: try openStore(stateDirectory),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
-            relabeler: { () throws(HookError) -> any MountRelabeler in UnavailableRelabeler() },
-            release: options.noReserve ? nil : { () throws(HookError) -> any ReservationRelease in
-                StoreRelease(store: try openStore(stateDirectory))
+            relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler() },
+            release: { () throws(HookError) -> (any ReservationRelease)? in
+                options.noReserve ? nil : StoreRelease(store: try openStore(stateDirectory))
             },
             readFile: readFile,
             currentDirectory: currentDirectory())
@@ -92,7 +102,7 @@ enum HookCommand {
             var input: [UInt8]?
             if options.bundle == nil {
                 do {
-                    input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
+                    input = try FileDescriptor.standardInput.readToEnd(limit: HookRun.inputLimit)
                 } catch where error.errno.rawValue == EFBIG {
                     throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
                 } catch {
@@ -183,7 +193,7 @@ enum HookCommand {
 
     static func readFile(_ path: String) throws(HookError) -> [UInt8] {
         do {
-            return try Files.read(path, limit: HookRun.inputLimit)
+            return try Files.readCompact(path, limit: HookRun.inputLimit)
         } catch where error.errno.rawValue == EFBIG {
             throw HookError(.badInput, "\(path): larger than \(HookRun.inputLimit >> 20) MiB")
         } catch {

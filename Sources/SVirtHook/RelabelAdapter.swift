@@ -1,0 +1,20 @@
+import SVirtRelabel
+
+/// SVirtRelabel's walker as the pipeline's relabeler: refusals (system
+/// paths) and failures become exit code `relabel`; ENOTSUP/EROFS come back
+/// as warnings, as the relabeler treats them as success.
+public struct TreeRelabeler: MountRelabeler {
+    public let relabeler: Relabeler
+
+    public init(relabeler: Relabeler = Relabeler()) {
+        self.relabeler = relabeler
+    }
+
+    public func relabel(source: String, label: String) throws -> [String] {
+        do {
+            return try relabeler.relabel(source, to: label).warnings
+        } catch {
+            throw HookError(.relabel, "relabel \(source): \(error)")
+        }
+    }
+}

@@ -1,0 +1,151 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Raw Linux system calls that Swift's Glibc module does not expose on
+/// Debian 12 (glibc 2.36 hides getdents64/statx behind _GNU_SOURCE, has no
+/// xattr declarations in the module, and predates openat2, setxattrat and
+/// getxattrat).
+///
+/// glibc's variadic `syscall(3)` cannot be called from Swift, so it is looked
+/// up once and called through a fixed seven-integer prototype. On the Linux
+/// ABIs we build for (x86_64 SysV, AArch64 AAPCS64) integer arguments of a
+/// variadic call travel in the same registers as a fixed call, so this is
+/// the same call the C compiler would emit. Each call returns -1 with errno
+/// set on failure, like every glibc wrapper.
+struct RawSyscall: @unchecked Sendable {
+    typealias Entry = @convention(c) (Int, Int, Int, Int, Int, Int, Int) -> Int
+    let entry: Entry
+
+    static let shared = RawSyscall()
+
+    private init() {
+        // RTLD_DEFAULT is ((void *)0) on glibc and musl.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syscall") else {
+            fatalError("libc has no syscall(3)")
+        }
+        entry = unsafeBitCast(symbol, to: Entry.self)
+    }
+
+    @inline(__always)
+    func callAsFunction(_ number: Int, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0,
+                        _ d: Int = 0, _ e: Int = 0, _ f: Int = 0) -> Int {
+        entry(number, a, b, c, d, e, f)
+    }
+}
+
+/// System call numbers. New calls (>= 424) share one number on every
+/// architecture; the older ones differ.
+enum SyscallNumber {
+    #if arch(x86_64)
+    static let setxattr = 188, lsetxattr = 189, fsetxattr = 190
+    static let getxattr = 191, lgetxattr = 192, fgetxattr = 193
+    static let getdents64 = 217, statx = 332, fstatfs = 138
+    #elseif arch(arm64)
+    static let setxattr = 5, lsetxattr = 6, fsetxattr = 7
+    static let getxattr = 8, lgetxattr = 9, fgetxattr = 10
+    static let getdents64 = 61, statx = 291, fstatfs = 44
+    #else
+    #error("add this architecture's system call numbers")
+    #endif
+    static let openat2 = 437
+    static let setxattrat = 463
+    static let getxattrat = 464
+}
+
+/// Flags from <linux/openat2.h> and <linux/stat.h> that the headers on
+/// Debian 12 predate or hide.
+enum LinuxFlag {
+    static let resolveNoXDev = 0x01
+    static let resolveNoMagicLinks = 0x02
+    static let resolveNoSymlinks = 0x04
+    static let resolveBeneath = 0x08
+    static let statxType: UInt32 = 0x0001
+    static let statxIno: UInt32 = 0x0100
+    static let statxMountID: UInt32 = 0x1000
+    static let statxAttrMountRoot: UInt64 = 0x2000
+    /// <fcntl.h> hides these without _GNU_SOURCE.
+    static let openPath: Int32 = 0o10000000
+    static let atEmptyPath: Int32 = 0x1000
+}
+
+/// The fields of `struct statx` we read, decoded from its fixed layout.
+struct StatX {
+    var mask: UInt32 = 0
+    var attributes: UInt64 = 0
+    var mode: UInt16 = 0
+    var ino: UInt64 = 0
+    var attributesMask: UInt64 = 0
+    var devMajor: UInt32 = 0
+    var devMinor: UInt32 = 0
+    var mountID: UInt64 = 0
+
+    var fileType: UInt16 { mode & UInt16(S_IFMT) }
+    var isDirectory: Bool { fileType == UInt16(S_IFDIR) }
+
+    /// nil when the kernel cannot tell (older than 5.8).
+    var isMountRoot: Bool? {
+        attributesMask & LinuxFlag.statxAttrMountRoot != 0
+            ? attributes & LinuxFlag.statxAttrMountRoot != 0 : nil
+    }
+}
+
+enum Linux {
+    /// statx(2) with the buffer layout of <linux/stat.h> (256 bytes).
+    static func statx(_ dir: Int32, _ name: UnsafePointer<CChar>, flags: Int32, mask: UInt32) -> (Int32, StatX) {
+        withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { raw in
+            raw.initializeMemory(as: UInt8.self, repeating: 0)
+            var result: Int
+            repeat {
+                result = RawSyscall.shared(SyscallNumber.statx, Int(dir), Int(bitPattern: name),
+                                           Int(flags), Int(mask), Int(bitPattern: raw.baseAddress))
+            } while result == -1 && errno == EINTR
+            if result == -1 { return (errno, StatX()) }
+            let p = UnsafeRawPointer(raw.baseAddress!)
+            var st = StatX()
+            st.mask = p.load(fromByteOffset: 0, as: UInt32.self)
+            st.attributes = p.load(fromByteOffset: 8, as: UInt64.self)
+            st.mode = p.load(fromByteOffset: 28, as: UInt16.self)
+            st.ino = p.load(fromByteOffset: 32, as: UInt64.self)
+            st.attributesMask = p.load(fromByteOffset: 56, as: UInt64.self)
+            st.devMajor = p.load(fromByteOffset: 136, as: UInt32.self)
+            st.devMinor = p.load(fromByteOffset: 140, as: UInt32.self)
+            st.mountID = p.load(fromByteOffset: 144, as: UInt64.self)
+            return (0, st)
+        }
+    }
+
+    /// openat2(2); returns the fd or -1 with errno set (ENOSYS before 5.6).
+    static func openat2(_ dir: Int32, _ path: UnsafePointer<CChar>, flags: Int32, resolve: Int) -> Int32 {
+        // struct open_how { u64 flags; u64 mode; u64 resolve; }
+        var how: (UInt64, UInt64, UInt64) = (UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), 0, UInt64(resolve))
+        var result: Int
+        repeat {
+            result = withUnsafeMutableBytes(of: &how) { how in
+                RawSyscall.shared(SyscallNumber.openat2, Int(dir), Int(bitPattern: path),
+                                  Int(bitPattern: how.baseAddress), 24)
+            }
+        } while result == -1 && (errno == EINTR || errno == EAGAIN)
+        return Int32(truncatingIfNeeded: result)
+    }
+
+    /// fstatfs(2)'s f_type (the first field of struct statfs), nil on error.
+    static func fileSystemType(_ fd: Int32) -> Int? {
+        withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { raw in
+            let result = RawSyscall.shared(SyscallNumber.fstatfs, Int(fd), Int(bitPattern: raw.baseAddress))
+            return result == 0 ? raw.load(as: Int.self) : nil
+        }
+    }
+
+    /// getdents64(2) into `buffer`; bytes read, 0 at the end, -1 on error.
+    static func getdents64(_ dir: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var result: Int
+        repeat {
+            result = RawSyscall.shared(SyscallNumber.getdents64, Int(dir),
+                                       Int(bitPattern: buffer.baseAddress), buffer.count)
+        } while result == -1 && errno == EINTR
+        return result
+    }
+}

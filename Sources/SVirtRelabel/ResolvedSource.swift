@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The relabel source, resolved once and pinned by an LinuxFlag.openPath descriptor.
+struct ResolvedSource {
+    let path: String
+    let fd: Int32
+    let isDirectory: Bool
+
+    /// realpath(3), then the policy, then an open that refuses any symlink
+    /// on the way (so the path cannot have changed into one since), then a
+    /// check that the fd still names that path and is not a system path
+    /// reached another way (a bind mount of /etc elsewhere has /etc's inode).
+    static func open(_ path: String, policy: SystemPathPolicy) throws(RelabelError) -> ResolvedSource {
+        guard !path.isEmpty else { throw .refused(path, "empty path") }
+        guard let raw = realpath(path, nil) else { throw .failed(path, "realpath", errno: errno) }
+        let resolved = String(cString: raw)
+        free(raw)
+        if let why = policy.refusal(for: resolved) {
+            throw .refused(resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))", why)
+        }
+        var fd = Linux.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
+                               resolve: LinuxFlag.resolveNoSymlinks | LinuxFlag.resolveNoMagicLinks)
+        if fd < 0 && errno == ENOSYS {
+            fd = Glibc.open(resolved, LinuxFlag.openPath | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            let e = errno
+            throw e == ELOOP ? .refused(resolved, "changed into a symlink while being resolved")
+                             : .failed(resolved, "open", errno: e)
+        }
+        var ok = false
+        defer { if !ok { close(fd) } }
+        if let now = linkTarget("/proc/self/fd/\(fd)"), now != resolved {
+            throw .refused(resolved, "moved while being opened (now \(now))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .failed(resolved, "fstat", errno: errno) }
+        for system in policy.refused.sorted() {
+            var other = stat()
+            if stat(system, &other) == 0 && other.st_dev == st.st_dev && other.st_ino == st.st_ino {
+                throw .refused(resolved, "is the same file as \(system)")
+            }
+        }
+        ok = true
+        return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
+    }
+
+    static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,1 +1,0 @@
-// SVirtRelabel: see Package.swift for what this module is for.

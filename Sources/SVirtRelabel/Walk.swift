@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// An open directory of the tree. Closed when the last task that needs it
+/// (its own reading, or a child still to be opened) lets go of it, so open
+/// descriptors stay near the number of directories with pending children.
+final class DirHandle: Sendable {
+    let fd: Int32
+    let path: String
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+    deinit { close(fd) }
+}
+
+/// A subdirectory to open, by name, inside a directory we hold open.
+struct DirTask: Sendable {
+    let parent: DirHandle
+    /// The name's bytes with a terminating NUL.
+    let name: [CChar]
+
+    var path: String { parent.path + "/" + String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+}
+
+/// One relabel's shared state: a LIFO of directories to open, the worker
+/// threads, and the outcome. Threads are started only when there is work
+/// for them (a tree without subdirectories never starts one).
+final class Walk: @unchecked Sendable {
+    let root: DirHandle
+    let label: FileLabel
+    let threadLimit: Int
+    /// Stat each non-directory for being a mount point (see MountTable).
+    let entryChecks: Bool
+    /// See WritePolicy: whether directories may switch to writing unread.
+    let mayWriteBlind: Bool
+    let method: XattrMethod
+    let stopped = Atomic<Bool>(false)
+
+    // Guarded by `mutex`.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var stack: [DirTask] = []
+    private var active = 0
+    private var threads: [pthread_t] = []
+    private var failure: RelabelError?
+    private var warnings: [String] = []
+    private(set) var stoppedWithWarning = false
+    private var visited = 0
+    private var changed = 0
+
+    init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
+         method: XattrMethod? = nil) {
+        self.mayWriteBlind = mayWriteBlind
+        self.root = root
+        self.label = label
+        self.threadLimit = threadLimit
+        self.entryChecks = entryChecks
+        self.method = method ?? XattrMethod.probe(directory: root.fd)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        cond.deallocate()
+    }
+
+    /// Walks everything below the root (not the root itself).
+    func run() throws(RelabelError) -> RelabelReport {
+        lock(); active = 1; unlock()
+        var worker = Worker(walk: self)
+        worker.readDirectory(root)
+        finish()
+        work(&worker)
+        lock()
+        let spawned = threads
+        unlock()
+        for thread in spawned { pthread_join(thread, nil) }
+        if let failure { throw failure }
+        return RelabelReport(visited: visited, changed: changed, warnings: warnings)
+    }
+
+    /// Takes tasks until the walk is over, then adds this worker's counts.
+    fileprivate func work(_ worker: inout Worker) {
+        while let task = next() {
+            worker.openAndRead(task)
+            finish()
+        }
+        lock()
+        visited += worker.visited
+        changed += worker.changed
+        unlock()
+    }
+
+    func push(_ task: DirTask) {
+        lock()
+        stack.append(task)
+        if threads.count + 1 < threadLimit {
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            if pthread_create(&thread, nil, walkThreadMain, context) == 0 {
+                threads.append(thread)
+            } else {
+                Unmanaged<Walk>.fromOpaque(context).release() // fewer threads, same result
+            }
+        }
+        pthread_cond_signal(cond)
+        unlock()
+    }
+
+    private func next() -> DirTask? {
+        lock()
+        defer { unlock() }
+        while stack.isEmpty && active > 0 && failure == nil && !stoppedWithWarning {
+            pthread_cond_wait(cond, mutex)
+        }
+        if failure != nil || stoppedWithWarning || stack.isEmpty {
+            pthread_cond_broadcast(cond)
+            return nil
+        }
+        active += 1
+        return stack.removeLast()
+    }
+
+    private func finish() {
+        lock()
+        active -= 1
+        if active == 0 && stack.isEmpty { pthread_cond_broadcast(cond) }
+        unlock()
+    }
+
+    func fail(_ error: RelabelError) {
+        lock()
+        if failure == nil { failure = error }
+        stack.removeAll()
+        stopped.store(true, ordering: .relaxed)
+        pthread_cond_broadcast(cond)
+        unlock()
+    }
+
+    /// ENOTSUP / EROFS: nothing more can be written on this file system.
+    func stop(warning: String) {
+        lock()
+        if !stoppedWithWarning { warnings.append(warning) }
+        stoppedWithWarning = true
+        stack.removeAll()
+        stopped.store(true, ordering: .relaxed)
+        pthread_cond_broadcast(cond)
+        unlock()
+    }
+
+    func warn(_ warning: String) {
+        lock(); warnings.append(warning); unlock()
+    }
+
+    /// The warning for an errno that ends the walk without failing it.
+    static func tolerated(_ error: Int32, _ path: String) -> String? {
+        switch error {
+        case EOPNOTSUPP:
+            return "\(path): file system cannot hold SELinux labels (EOPNOTSUPP); left unlabeled"
+        case EROFS:
+            return "\(path): read-only file system (EROFS); labels left as they are"
+        default:
+            return nil
+        }
+    }
+
+    private func lock() { pthread_mutex_lock(mutex) }
+    private func unlock() { pthread_mutex_unlock(mutex) }
+}
+
+private func walkThreadMain(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let walk = Unmanaged<Walk>.fromOpaque(context!).takeRetainedValue()
+    var worker = Worker(walk: walk)
+    walk.work(&worker)
+    return nil
+}

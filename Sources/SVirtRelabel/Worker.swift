@@ -1,0 +1,261 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The outcome of labeling one entry.
+enum EntryOutcome {
+    case unchanged
+    case changed
+    case stop(String)
+    case failure(RelabelError)
+}
+
+/// One thread's walking: its own buffers (no allocation per entry) and
+/// counts, added to the walk's when the thread is done.
+struct Worker {
+    let walk: Walk
+    var visited = 0
+    var changed = 0
+    private let dents: UnsafeMutableRawBufferPointer
+    private let value: UnsafeMutableRawBufferPointer
+    /// "/proc/self/fd/N/name" for kernels without the *xattrat calls.
+    private let procPath: UnsafeMutablePointer<CChar>
+    private let procPathSize = 4096 + 64
+    private let guardBox: BufferOwner
+
+    init(walk: Walk) {
+        self.walk = walk
+        dents = .allocate(byteCount: 64 * 1024, alignment: 8)
+        value = .allocate(byteCount: 1024, alignment: 8)
+        procPath = .allocate(capacity: procPathSize)
+        guardBox = BufferOwner(dents, value, procPath)
+    }
+
+    // MARK: directories
+
+    /// Opens a subdirectory by name, refusing symlinks and mount crossings,
+    /// labels it and reads it.
+    mutating func openAndRead(_ task: DirTask) {
+        if walk.stopped.load(ordering: .relaxed) { return }
+        let fd = task.name.withUnsafeBufferPointer { name in
+            openDirectory(task.parent.fd, name.baseAddress!)
+        }
+        if fd < 0 {
+            let e = errno
+            switch e {
+            case ENOENT:
+                return // vanished
+            case ENOTDIR, ELOOP:
+                // No longer a directory (swapped for a file or symlink):
+                // label what is there now, without following it.
+                var strict = WritePolicy(mayWriteBlind: false)
+                let outcome = task.name.withUnsafeBufferPointer { name in
+                    labelEntry(task.parent, name.baseAddress!, &strict)
+                }
+                record(outcome, task.path)
+            case EXDEV:
+                walk.warn("\(task.path): mount point, not crossed")
+            default:
+                walk.fail(.failed(task.path, "open", errno: e))
+            }
+            return
+        }
+        let dir = DirHandle(fd: fd, path: task.path)
+        record(labelOpenDirectory(dir), dir.path)
+        readDirectory(dir)
+    }
+
+    private func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>) -> Int32 {
+        let fd = Linux.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                               resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
+                                   | LinuxFlag.resolveNoMagicLinks | LinuxFlag.resolveBeneath)
+        if fd >= 0 || errno != ENOSYS { return fd }
+        // Before Linux 5.6: O_NOFOLLOW refuses a symlink, the mount ID
+        // comparison refuses a mount point.
+        let old = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if old < 0 { return old }
+        let (e1, mine) = Linux.statx(old, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
+        let (e2, theirs) = Linux.statx(parent, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
+        if e1 == 0 && e2 == 0 && mine.mountID != theirs.mountID {
+            close(old)
+            errno = EXDEV
+            return -1
+        }
+        return old
+    }
+
+    /// Reads a directory's entries: subdirectories become tasks, everything
+    /// else is labeled here.
+    mutating func readDirectory(_ dir: DirHandle) {
+        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
+        while !walk.stopped.load(ordering: .relaxed) {
+            let n = Linux.getdents64(dir.fd, dents)
+            if n == 0 { return }
+            if n < 0 {
+                let e = errno
+                if e != ENOENT { walk.fail(.failed(dir.path, "getdents64", errno: e)) }
+                return
+            }
+            let base = UnsafeRawPointer(dents.baseAddress!)
+            var offset = 0
+            while offset < n {
+                // struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
+                let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
+                let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
+                let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
+                offset += reclen
+                if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
+                switch Int32(type) {
+                case Int32(DT_DIR):
+                    walk.push(DirTask(parent: dir, name: copyName(name)))
+                case Int32(DT_UNKNOWN):
+                    // File systems without d_type: ask.
+                    let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
+                    if e == ENOENT { continue }
+                    if e == 0 && st.isDirectory {
+                        walk.push(DirTask(parent: dir, name: copyName(name)))
+                    } else {
+                        record(labelEntry(dir, name, &policy), dir, name)
+                    }
+                default:
+                    record(labelEntry(dir, name, &policy), dir, name)
+                }
+            }
+        }
+    }
+
+    private func copyName(_ name: UnsafePointer<CChar>) -> [CChar] {
+        let length = strlen(name)
+        return Array(UnsafeBufferPointer(start: name, count: length + 1))
+    }
+
+    // MARK: labels
+
+    private mutating func record(_ outcome: EntryOutcome, _ dir: DirHandle, _ name: UnsafePointer<CChar>) {
+        switch outcome {
+        case .unchanged: visited += 1
+        case .changed: visited += 1; changed += 1
+        default: record(outcome, dir.path + "/" + String(cString: name))
+        }
+    }
+
+    private mutating func record(_ outcome: EntryOutcome, _ path: String) {
+        switch outcome {
+        case .unchanged: visited += 1
+        case .changed: visited += 1; changed += 1
+        case .stop(let warning): walk.stop(warning: warning)
+        case .failure(let error): walk.fail(error.path.isEmpty ? .failed(path, error.call ?? "?", errno: error.errno ?? 0) : error)
+        }
+    }
+
+    /// Labels the directory `dir` itself through its descriptor, reading
+    /// first (directories are few; their labels decide the fast paths).
+    func labelOpenDirectory(_ dir: DirHandle) -> EntryOutcome {
+        var strict = WritePolicy(mayWriteBlind: false)
+        return apply(&strict, path: { dir.path },
+            read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(dir.fd), value) },
+            write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(dir.fd), $0) } })
+    }
+
+    /// Labels the entry `name` of `dir` without following it. Error paths
+    /// are filled in by the caller (empty here: no string work per entry).
+    func labelEntry(_ dir: DirHandle, _ name: UnsafePointer<CChar>, _ policy: inout WritePolicy) -> EntryOutcome {
+        if walk.entryChecks {
+            let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW,
+                                      mask: LinuxFlag.statxType | LinuxFlag.statxMountID)
+            if e == ENOENT { return .unchanged }
+            if e != 0 { return .failure(.failed("", "statx", errno: e)) }
+            if st.isMountRoot ?? false {
+                walk.warn("\(dir.path)/\(String(cString: name)): mount point, not crossed")
+                return .unchanged
+            }
+        }
+        switch walk.method {
+        case .atCalls:
+            return apply(&policy, path: { "" },
+                read: { XattrAccess.getAt(dir.fd, name, value) },
+                write: { walk.label.stored.withUnsafeBytes { XattrAccess.setAt(dir.fd, name, $0) } })
+        case .procPath:
+            guard fillProcPath(dir.fd, name) else { return .failure(.failed("", "lgetxattr", errno: ENAMETOOLONG)) }
+            let path = Int(bitPattern: UnsafePointer(procPath))
+            return apply(&policy, path: { "" },
+                read: { XattrAccess.get(SyscallNumber.lgetxattr, path, value) },
+                write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.lsetxattr, path, $0) } })
+        }
+    }
+
+    /// Reads the label (unless the policy says the directory is unlabeled),
+    /// compares it, and writes only on a difference.
+    @inline(__always)
+    private func apply(_ policy: inout WritePolicy, path: () -> String,
+                       read: () -> Int, write: () -> Int) -> EntryOutcome {
+        if !policy.shouldRead() {
+            if write() == 0 { return .changed }
+            let e = errno
+            if e == ENOENT { return .unchanged }
+            // A blind write failed: it may not have been needed at all.
+            let n = read()
+            if n >= 0 && walk.label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n])) {
+                policy.observed(matching: true)
+                return .unchanged
+            }
+            return writeFailure(e, path)
+        }
+        let n = read()
+        if n >= 0 {
+            let matching = walk.label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n]))
+            policy.observed(matching: matching)
+            if matching { return .unchanged }
+        } else {
+            let e = errno
+            switch e {
+            case ENODATA, ERANGE:
+                policy.observed(matching: false) // unlabeled, or longer than ours
+            case ENOENT:
+                return .unchanged // vanished; nothing to label
+            default:
+                if let warning = Walk.tolerated(e, path().isEmpty ? "(tree)" : path()) { return .stop(warning) }
+                return .failure(.failed(path(), "getxattr", errno: e))
+            }
+        }
+        if write() == 0 { return .changed }
+        let e = errno
+        if e == ENOENT { return .unchanged }
+        return writeFailure(e, path)
+    }
+
+    private func writeFailure(_ e: Int32, _ path: () -> String) -> EntryOutcome {
+        if let warning = Walk.tolerated(e, path().isEmpty ? "(tree)" : path()) { return .stop(warning) }
+        return .failure(.failed(path(), "setxattr", errno: e))
+    }
+
+    private func fillProcPath(_ dir: Int32, _ name: UnsafePointer<CChar>) -> Bool {
+        let prefix = "/proc/self/fd/\(dir)/"
+        let nameLength = strlen(name)
+        let total = prefix.utf8.count + nameLength + 1
+        guard total <= procPathSize else { return false }
+        var i = 0
+        for byte in prefix.utf8 { procPath[i] = CChar(bitPattern: byte); i += 1 }
+        memcpy(procPath + i, name, nameLength + 1)
+        return true
+    }
+}
+
+/// Frees a worker's buffers when the last copy of the worker goes away.
+private final class BufferOwner {
+    let dents: UnsafeMutableRawBufferPointer
+    let value: UnsafeMutableRawBufferPointer
+    let procPath: UnsafeMutablePointer<CChar>
+    init(_ dents: UnsafeMutableRawBufferPointer, _ value: UnsafeMutableRawBufferPointer, _ procPath: UnsafeMutablePointer<CChar>) {
+        self.dents = dents
+        self.value = value
+        self.procPath = procPath
+    }
+    deinit {
+        dents.deallocate()
+        value.deallocate()
+        procPath.deallocate()
+    }
+}

@@ -1,0 +1,309 @@
+import Foundation
+import Testing
+import SVirtSELinux
+import SVirtSystem
+@testable import SVirtAllocation
+
+/// A fresh state directory per test, removed afterwards.
+final class StateDir {
+    let path: String
+    init() throws {
+        path = NSTemporaryDirectory() + "svirt-alloc-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func store() throws -> ReservationStore { try ReservationStore(directory: path + "/state") }
+    func write(_ relative: String, _ text: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path + "/state/" + relative))
+    }
+    func mkdir(_ relative: String) throws {
+        try FileManager.default.createDirectory(atPath: path + "/state/" + relative, withIntermediateDirectories: true)
+    }
+    func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: path + "/state/" + relative) }
+    func entries(_ relative: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path + "/state/" + relative).sorted()
+    }
+}
+
+private func level(_ text: String) throws -> MCSLevel { try #require(MCSLevel(text)) }
+private let tiny = CategoryRange(lower: 0, upper: 2) // three pairs
+
+@Suite("ReservationStore")
+struct ReservationStoreTests {
+    @Test("the same key gets the same level, also from a new store instance; other keys get other levels")
+    func sameKeySameLevel() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let first = try store.reserve(key: "ctr-a", rootPath: nil, range: .full, inUse: [])
+        #expect(try store.reserve(key: "ctr-a", rootPath: nil, range: .full, inUse: []) == first)
+        #expect(try dir.store().reserve(key: "ctr-a", rootPath: "/r", range: .full, inUse: []) == first)
+        var levels: Set<MCSLevel> = [first]
+        for i in 0..<300 {
+            let l = try store.reserve(key: "ctr-\(i)", rootPath: nil, range: .full, inUse: [])
+            #expect(l.categories.count == 2 && l.categories[0] < l.categories[1])
+            levels.insert(l)
+        }
+        #expect(levels.count == 301)
+    }
+
+    @Test("a full tiny range is a clear exhaustion error, and freeing one level makes it usable again")
+    func exhaustion() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        var got: Set<MCSLevel> = []
+        for key in ["a", "b", "c"] { got.insert(try store.reserve(key: key, rootPath: nil, range: tiny, inUse: [])) }
+        #expect(got.count == 3)
+        let error = #expect(throws: ReservationError.self) {
+            try store.reserve(key: "d", rootPath: nil, range: tiny, inUse: [])
+        }
+        #expect(error?.kind == .exhausted)
+        #expect(error?.description.contains("c0.c2") == true)
+        #expect(try dir.entries("tmp").isEmpty, "a failed attempt leaves no temporary behind")
+        let freed = try store.release(key: "b")
+        #expect(try store.reserve(key: "d", rootPath: nil, range: tiny, inUse: []) == freed.first)
+    }
+
+    @Test("a one-category range is refused as exhausted instead of looping")
+    func rangeTooSmall() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let error = #expect(throws: ReservationError.self) {
+            try store.reserve(key: "a", rootPath: nil, range: CategoryRange(lower: 5, upper: 5), inUse: [])
+        }
+        #expect(error?.kind == .exhausted)
+    }
+
+    @Test("c1022,c1023 is never handed out, even when it is the only pair left in the range")
+    func privilegedLevelNeverDrawn() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let range = CategoryRange(lower: 1021, upper: 1023)
+        let a = try store.reserve(key: "a", rootPath: nil, range: range, inUse: [])
+        let b = try store.reserve(key: "b", rootPath: nil, range: range, inUse: [])
+        #expect(Set([a, b]) == Set([try level("s0:c1021,c1022"), try level("s0:c1021,c1023")]))
+        #expect(throws: ReservationError.self) { try store.reserve(key: "c", rootPath: nil, range: range, inUse: []) }
+    }
+
+    @Test("levels in use elsewhere are skipped")
+    func inUseSkipped() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let inUse: Set<MCSLevel> = [try level("s0:c0,c1"), try level("s0:c0,c2")]
+        #expect(try store.reserve(key: "a", rootPath: nil, range: tiny, inUse: inUse) == level("s0:c1,c2"))
+        #expect(throws: ReservationError.self) { try store.reserve(key: "b", rootPath: nil, range: tiny, inUse: inUse) }
+    }
+
+    @Test("a claimed level joins the holders of a reserved one; it stays held until the last holder leaves")
+    func claimShares() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let shared = try store.reserve(key: "a", rootPath: nil, range: tiny, inUse: [])
+        // Existing roots: the store collects gone keys when a range runs full.
+        try store.claim(shared, key: "b", rootPath: dir.path)
+        try store.claim(shared, key: "b", rootPath: dir.path + "/state")
+        let rows = try store.list().filter { $0.level == shared }
+        #expect(rows.map(\.key) == ["a", "b"])
+        #expect(rows.allSatisfy { $0.state == .held })
+        #expect(rows.last?.roots == [dir.path, dir.path + "/state"])
+        #expect(try store.release(key: "a") == [shared])
+        // Still held by b: the two remaining pairs go to c and d, then the range is full.
+        let c = try store.reserve(key: "c", rootPath: nil, range: tiny, inUse: [])
+        let d = try store.reserve(key: "d", rootPath: nil, range: tiny, inUse: [])
+        #expect(!Set([c, d]).contains(shared))
+        #expect(throws: ReservationError.self) { try store.reserve(key: "e", rootPath: nil, range: tiny, inUse: []) }
+        #expect(try store.release(key: "b") == [shared])
+        #expect(try store.reserve(key: "e", rootPath: nil, range: tiny, inUse: []) == shared)
+    }
+
+    @Test("claiming another level moves the key: the old level is freed, a free one is created")
+    func claimMoves() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let old = try store.reserve(key: "a", rootPath: nil, range: .full, inUse: [])
+        let wanted = try level("s0:c7,c8,c9")
+        try store.claim(wanted, key: "a", rootPath: nil)
+        #expect(try store.reserve(key: "a", rootPath: nil, range: .full, inUse: []) == wanted)
+        #expect(!dir.exists("levels/\(old)"))
+        #expect(try dir.entries("levels/s0:c7.c9") == ["a"])
+    }
+
+    @Test("release frees the level, returns it, and is a no-op for a key without reservation")
+    func release() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let l = try store.reserve(key: "a/b", rootPath: nil, range: .full, inUse: [])
+        #expect(try store.release(key: "a/b") == [l])
+        #expect(try dir.entries("levels").isEmpty)
+        #expect(try dir.entries("keys").isEmpty)
+        #expect(try store.release(key: "a/b") == [])
+        #expect(throws: ReservationError.self) { try store.reserve(key: "", rootPath: nil, range: .full, inUse: []) }
+    }
+
+    @Test("release of a level frees every key holding it")
+    func releaseLevel() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let l = try level("s0:c1,c2")
+        try store.claim(l, key: "x", rootPath: nil)
+        try store.claim(l, key: "y", rootPath: nil)
+        #expect(try store.release(level: l).sorted() == ["x", "y"])
+        #expect(try store.list().isEmpty)
+    }
+
+    @Test("gc frees keys whose every root is gone, prunes gone roots of pods, keeps rootless keys")
+    func gcGoneRoots() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let roots = (0..<4).map { dir.path + "/root\($0)" }
+        for root in roots { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
+        let gone = try store.reserve(key: "gone", rootPath: roots[0], range: .full, inUse: [])
+        let alive = try store.reserve(key: "alive", rootPath: roots[1], range: .full, inUse: [])
+        _ = try store.reserve(key: "pod", rootPath: roots[2], range: .full, inUse: [])
+        _ = try store.reserve(key: "pod", rootPath: roots[3], range: .full, inUse: [])
+        _ = try store.reserve(key: "rootless", rootPath: nil, range: .full, inUse: [])
+        #expect(try store.collectGarbage().isEmpty)
+        try FileManager.default.removeItem(atPath: roots[0])
+        try FileManager.default.removeItem(atPath: roots[2])
+        let events = try store.collectGarbage()
+        #expect(events.map(\.kind).sorted { "\($0)" < "\($1)" } == [.prunedRoots, .released])
+        #expect(events.first { $0.kind == .released }?.level == gone.description)
+        let rows = try store.list()
+        #expect(rows.compactMap(\.key).sorted() == ["alive", "pod", "rootless"])
+        #expect(rows.first { $0.key == "pod" }?.roots == [roots[3]])
+        #expect(rows.first { $0.key == "alive" }?.level == alive)
+        #expect(!dir.exists("levels/\(gone)"))
+    }
+
+    @Test("gc repairs every leftover of an interrupted reserve or release, and only those")
+    func gcRepairsCrashLeftovers() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let kept = try store.reserve(key: "kept", rootPath: nil, range: .full, inUse: [])
+        // Interrupted reserve: level renamed into place, record never written.
+        try dir.mkdir("levels/s0:c1,c2")
+        try dir.write("levels/s0:c1,c2/orphan", "")
+        // Interrupted release: holder gone, record left.
+        try dir.write("keys/stale", "svirt-hook reservation 1\nkey stale\nlevel s0:c3,c4\nsince 1\n")
+        // Interrupted release: holder and record gone, directory left.
+        try dir.mkdir("levels/s0:c5,c6")
+        // Killed before the rename, and while writing a record (pid 4194305 > pid_max).
+        try dir.mkdir("tmp/4194305.00ff")
+        try dir.write("tmp/4194305.00ff/x", "")
+        try dir.write("keys/.x.svirt-4194305", "half")
+        // A lock file of a reservation that died before its record.
+        try dir.write("keys/empty", "")
+        // A temporary of a live process (ours) is not touched.
+        try dir.mkdir("tmp/\(getpid()).abcd")
+
+        #expect(Set(try store.list().map(\.state)) == [.held, .orphanHolder, .staleRecord, .emptyLevel])
+        let kinds = try store.collectGarbage().map(\.kind)
+        #expect(kinds.filter { $0 == .orphanHolder }.count == 1)
+        #expect(kinds.filter { $0 == .staleRecord }.count == 1)
+        #expect(kinds.filter { $0 == .emptyLevel }.count == 2)
+        #expect(kinds.filter { $0 == .temporary }.count == 2)
+        #expect(try dir.entries("levels") == [kept.description])
+        #expect(try dir.entries("keys") == ["kept"])
+        #expect(try dir.entries("tmp") == ["\(getpid()).abcd"])
+        #expect(try store.list().map(\.state) == [.held])
+        #expect(try store.collectGarbage().isEmpty)
+    }
+
+    @Test("a stale record gets its old level back when it is still free")
+    func staleRecordRepaired() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let l = try store.reserve(key: "a", rootPath: nil, range: .full, inUse: [])
+        try FileManager.default.removeItem(atPath: dir.path + "/state/levels/\(l)")
+        #expect(try store.reserve(key: "a", rootPath: nil, range: .full, inUse: []) == l)
+        #expect(try dir.entries("levels/\(l)") == ["a"])
+    }
+
+    @Test("a corrupt record is an error naming it, is listed and kept by gc, and release removes it")
+    func corruptRecord() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        _ = try store.reserve(key: "bad", rootPath: nil, range: .full, inUse: [])
+        try dir.write("keys/bad", "garbage\n")
+        let error = #expect(throws: ReservationError.self) {
+            try store.reserve(key: "bad", rootPath: nil, range: .full, inUse: [])
+        }
+        #expect(error?.description.contains("/keys/bad") == true)
+        #expect(try store.list().contains { if case .corrupt = $0.state { true } else { false } })
+        #expect(try store.collectGarbage().map(\.kind) == [.corruptKept])
+        #expect(try store.release(key: "bad") == [])
+        // Its level's holder is now an orphan, which gc frees.
+        #expect(try store.collectGarbage().map(\.kind).contains(.orphanHolder))
+        #expect(try store.list().isEmpty)
+    }
+
+    @Test("a state directory that is not a directory, or whose parts are not, fails with the path")
+    func corruptLayout() throws {
+        let dir = try StateDir()
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path + "/file"))
+        let error = #expect(throws: ReservationError.self) { try ReservationStore(directory: dir.path + "/file") }
+        #expect(error?.description.contains(dir.path + "/file") == true)
+        try dir.mkdir("")
+        try dir.write("levels", "not a dir")
+        let error2 = #expect(throws: ReservationError.self) { try dir.store() }
+        #expect(error2?.description.contains("/state/levels") == true)
+        #expect(error2?.description.contains("Not a directory") == true)
+        // A level entry that is a file does not crash listing or gc.
+        try FileManager.default.removeItem(atPath: dir.path + "/state/levels")
+        let store = try dir.store()
+        try dir.write("levels/s0:c1,c2", "")
+        _ = try store.list()
+        #expect(try store.collectGarbage().map(\.kind) == [.corruptKept])
+    }
+
+    @Test("keys longer than a file name work and stay distinct")
+    func longKeys() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let a = String(repeating: "k", count: 3000) + "a"
+        let b = String(repeating: "k", count: 3000) + "b"
+        let la = try store.reserve(key: a, rootPath: nil, range: .full, inUse: [])
+        let lb = try store.reserve(key: b, rootPath: nil, range: .full, inUse: [])
+        #expect(la != lb)
+        #expect(try store.reserve(key: a, rootPath: nil, range: .full, inUse: []) == la)
+        #expect(try store.list().compactMap(\.key).sorted() == [a, b])
+    }
+
+    @Test("a read-only state directory: existing reservations still read, new ones fail with EROFS and the path")
+    func readOnly() throws {
+        let dir = try StateDir()
+        let mountPoint = dir.path + "/state"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0, "needs root: mount tmpfs")
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
+        let existing = try dir.store().reserve(key: "a", rootPath: nil, range: .full, inUse: [])
+        try #require(mount("none", mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0)
+        let store = try dir.store()
+        #expect(try store.reserve(key: "a", rootPath: nil, range: .full, inUse: []) == existing)
+        #expect(try store.list().count == 1)
+        let error = #expect(throws: ReservationError.self) {
+            try store.reserve(key: "b", rootPath: nil, range: .full, inUse: [])
+        }
+        #expect(error?.description.contains(mountPoint) == true)
+        #expect(error?.description.contains("Read-only file system") == true)
+        guard case .io(let cause)? = error?.kind else { Issue.record("not an I/O error"); return }
+        #expect(cause.errno == .readOnlyFileSystem)
+        #expect(throws: ReservationError.self) { try store.release(key: "a") }
+    }
+
+    @Test("running processes' levels are read from their contexts; contexts without categories give none")
+    func runningLevels() throws {
+        #expect(RunningLevels.levelsOf(context: Array("system_u:system_r:container_t:s0:c1,c2\0".utf8)) == [try level("s0:c1,c2")])
+        #expect(RunningLevels.levelsOf(context: Array("u:r:t:s0-s0:c0.c1023\n".utf8)) == [try level("s0:c0.c1023")])
+        #expect(RunningLevels.levelsOf(context: Array("kernel\0".utf8)).isEmpty)
+        #expect(RunningLevels.levelsOf(context: Array("u:r:t:s0".utf8)).isEmpty)
+        let dir = try StateDir()
+        let proc = dir.path + "/proc"
+        for (pid, context) in [("1", "u:r:t:s0:c4,c5\0"), ("22", "u:r:t:s0:c6,c7"), ("self", "u:r:t:s0:c8,c9")] {
+            try FileManager.default.createDirectory(atPath: "\(proc)/\(pid)/attr", withIntermediateDirectories: true)
+            try Data(context.utf8).write(to: URL(fileURLWithPath: "\(proc)/\(pid)/attr/current"))
+        }
+        try FileManager.default.createDirectory(atPath: "\(proc)/33", withIntermediateDirectories: true)
+        #expect(RunningLevels.scan(proc: proc) == [try level("s0:c4,c5"), try level("s0:c6,c7")])
+    }
+}

@@ -1,0 +1,207 @@
+import Testing
+import SVirtJSON
+import SVirtOCI
+import SVirtSELinux
+@testable import SVirtHook
+
+private func plan(_ text: String, settings: HookSettings = HookSettings(baseDirectory: "/bundle"),
+                  allocator: RecordingAllocator = RecordingAllocator(), policy: Policy = testPolicy,
+                  mode: Planner.Mode = .label) throws(HookError) -> Plan {
+    try Planner.plan(config: config(text), settings: settings, policy: policy, allocator: allocator, mode: mode)
+}
+
+/// The exit code a failing body throws; nil when it succeeds or throws
+/// something that is not a HookError.
+func code(_ body: () throws -> Void) -> ExitCode? {
+    do { try body(); return nil } catch { return (error as? HookError)?.code }
+}
+
+@Suite("Planner: labels")
+struct LabelTests {
+    @Test("missing labels get the policy's types and one allocated level, keyed by the absolute root path")
+    func generates() throws {
+        let a = RecordingAllocator(next: MCSLevel("s0:c3,c900")!)
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"},"linux":{}}"#, allocator: a)
+        #expect(p.processLabel == "system_u:system_r:container_t:s0:c3,c900")
+        #expect(p.mountLabel == "system_u:object_r:container_file_t:s0:c3,c900")
+        #expect(try p.config.processLabel() == p.processLabel)
+        #expect(try p.config.mountLabel() == p.mountLabel)
+        #expect(a.requests.map(\.key) == [ContainerKey(key: "root:/bundle/rootfs", rootPath: "/bundle/rootfs")])
+        #expect(a.requests.map(\.range) == [.full])
+        #expect(p.reservedLevel == MCSLevel("s0:c3,c900"))
+        #expect(p.configChanged)
+    }
+
+    @Test("the policy's category range is what the allocator is asked for")
+    func range() throws {
+        let a = RecordingAllocator()
+        let policy = Policy(contexts: testContexts, categoryRange: CategoryRange(lower: 10, upper: 20))
+        _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, allocator: a, policy: policy)
+        #expect(a.requests.map(\.range) == [CategoryRange(lower: 10, upper: 20)])
+    }
+
+    @Test("labels set by the user are kept as they are, and their level is claimed")
+    func keepsUserLabels() throws {
+        let a = RecordingAllocator()
+        let p = try plan(#"{"ociVersion":"1","process":{"selinuxLabel":"u:r:my_t:s0:c1,c2"},"root":{"path":"/r"},"linux":{"mountLabel":"u:object_r:my_file_t:s0:c1,c2"}}"#, allocator: a)
+        #expect(p.processLabel == "u:r:my_t:s0:c1,c2")
+        #expect(p.mountLabel == "u:object_r:my_file_t:s0:c1,c2")
+        #expect(!p.configChanged)
+        #expect(a.requests.isEmpty)
+        #expect(a.claims.map(\.level) == [MCSLevel("s0:c1,c2")!])
+    }
+
+    @Test("with only the process label set, the mount label takes its level")
+    func onlyProcess() throws {
+        let a = RecordingAllocator()
+        let p = try plan(#"{"ociVersion":"1","process":{"selinuxLabel":"u:r:my_t:s0:c5,c9"},"root":{"path":"/r"}}"#, allocator: a)
+        #expect(p.processLabel == "u:r:my_t:s0:c5,c9")
+        #expect(p.mountLabel == "system_u:object_r:container_file_t:s0:c5,c9")
+        #expect(a.requests.isEmpty)
+    }
+
+    @Test("with only the mount label set, the process label takes its level")
+    func onlyMount() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"linux":{"mountLabel":"u:object_r:f_t:s0:c8,c11"}}"#)
+        #expect(p.processLabel == "system_u:system_r:container_t:s0:c8,c11")
+        #expect(p.mountLabel == "u:object_r:f_t:s0:c8,c11")
+    }
+
+    @Test("a malformed user label is a bad-label error", arguments: [
+        #"{"ociVersion":"1","process":{"selinuxLabel":"container_t"},"root":{"path":"/r"}}"#,
+        #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"linux":{"mountLabel":"u:r:t:s0:c2000"}}"#,
+    ])
+    func malformedUser(text: String) {
+        #expect(code { _ = try plan(text) } == .badLabel)
+    }
+
+    @Test("labels the loaded policy rejects are bad-label errors")
+    func policyRejects() {
+        let policy = Policy(contexts: testContexts, validate: { !$0.contains("container_t") })
+        #expect(code { _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, policy: policy) } == .badLabel)
+    }
+
+    @Test("label options change type, user, role, file type and level; a level option is claimed, not drawn")
+    func options() throws {
+        let a = RecordingAllocator()
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.label":"user:u2,role:r2,type:spc_t,filetype:ft_t,level:s0:c5,c6"}}"#, allocator: a)
+        #expect(p.processLabel == "u2:r2:spc_t:s0:c5,c6")
+        #expect(p.mountLabel == "u2:object_r:ft_t:s0:c5,c6")
+        #expect(a.requests.isEmpty)
+        #expect(a.claims.map(\.level) == [MCSLevel("s0:c5,c6")!])
+    }
+
+    @Test("podman's joined annotation form is honored")
+    func podmanForm() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.podman.annotations.label":"type:spc_t,label=level:s0:c5,c6"}}"#)
+        #expect(p.processLabel == "system_u:system_r:spc_t:s0:c5,c6")
+    }
+
+    @Test("io.svirt.label overrides the same option from podman's annotation")
+    func svirtWins() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.podman.annotations.label":"type:a_t","io.svirt.label":"type:b_t"}}"#)
+        #expect(p.processLabel?.contains(":b_t:") == true)
+    }
+
+    @Test("an unknown label option is a bad-label error naming it")
+    func unknownOption() {
+        do {
+            _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.label":"type:a_t,frobnicate"}}"#)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.code == .badLabel)
+            #expect(error.message.contains("frobnicate"))
+        }
+    }
+
+    @Test("disable leaves the labels unset and relabels nothing")
+    func disable() throws {
+        let a = RecordingAllocator()
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.podman.annotations.label":"disable","io.svirt.relabel":"/:Z"}}"#, allocator: a)
+        #expect(p.disabled)
+        #expect(!p.configChanged)
+        #expect(p.relabels.isEmpty)
+        #expect(a.requests.isEmpty)
+    }
+
+    @Test("a pod sandbox id keys the reservation before the root path")
+    func sandboxKey() throws {
+        let a = RecordingAllocator()
+        _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.kubernetes.cri-o.SandboxID":"pod1"}}"#, allocator: a)
+        _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r2"},"annotations":{"io.kubernetes.cri.sandbox-id":"pod2"}}"#, allocator: a)
+        #expect(a.requests.map(\.key.key) == ["sandbox:pod1", "sandbox:pod2"])
+        #expect(a.requests.map(\.key.rootPath) == ["/r", "/r2"])
+    }
+
+    @Test("a relative root path without a base directory gives no identity: bad input")
+    func noIdentity() {
+        #expect(code { _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"}}"#, settings: HookSettings()) } == .badInput)
+    }
+
+    @Test("allocator failures become reservation errors")
+    func allocatorFails() {
+        let a = RecordingAllocator()
+        a.failure = Failure(description: "exhausted")
+        #expect(code { _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, allocator: a) } == .reservation)
+    }
+
+    @Test("inspect mode adds nothing to an unlabeled config")
+    func inspect() throws {
+        let a = RecordingAllocator()
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, allocator: a, mode: .inspect)
+        #expect(p.processLabel == nil)
+        #expect(!p.configChanged)
+        #expect(a.requests.isEmpty)
+    }
+}
+
+@Suite("Planner: relabel requests")
+struct RelabelRequestTests {
+    static let mounts = #""mounts":[{"destination":"/proc","type":"proc","source":"proc"},{"destination":"/data","type":"bind","source":"/srv/data","options":["rbind","Z","ro"]},{"destination":"/shared","source":"/srv/shared","options":["bind","z"]},{"destination":"/other","type":"bind","source":"rel/dir","options":["rbind"]}]"#
+
+    @Test("z/Z options are stripped from the config and become targets: Z private, z the file label at s0")
+    func options() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},\#(Self.mounts)}"#)
+        let m = try p.config.mounts()
+        #expect(m[1].options == ["rbind", "ro"])
+        #expect(m[2].options == ["bind"])
+        #expect(p.relabels == [
+            RelabelTarget(destination: "/data", source: "/srv/data", label: "system_u:object_r:container_file_t:s0:c7,c42", mode: .private),
+            RelabelTarget(destination: "/shared", source: "/srv/shared", label: "system_u:object_r:container_file_t:s0", mode: .shared),
+        ])
+    }
+
+    @Test("io.svirt.relabel names mounts by destination and / is the root; relative sources resolve against the bundle")
+    func annotation() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"},"annotations":{"io.svirt.relabel":"/other/:Z,/:z"},\#(Self.mounts)}"#)
+        #expect(p.relabels.map(\.source) == ["/srv/data", "/srv/shared", "/bundle/rel/dir", "/bundle/rootfs"])
+        #expect(p.relabels.last?.label == "system_u:object_r:container_file_t:s0")
+    }
+
+    @Test("--relabel-root makes the root a target by default")
+    func relabelRootFlag() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, settings: HookSettings(relabelRoot: .private))
+        #expect(p.relabels == [RelabelTarget(destination: "/", source: "/r", label: "system_u:object_r:container_file_t:s0:c7,c42", mode: .private)])
+    }
+
+    @Test("relabel requests that cannot be honored are bad input", arguments: [
+        #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"mounts":[{"destination":"/d","type":"bind","source":"/s","options":["z","Z"]}]}"#,
+        #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"mounts":[{"destination":"/t","type":"tmpfs","source":"tmpfs","options":["Z"]}]}"#,
+        #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.relabel":"/nowhere:Z"}}"#,
+        #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.relabel":"/d:X"}}"#,
+        #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.relabel":"/d:z"},"mounts":[{"destination":"/d","type":"bind","source":"/s","options":["Z"]}]}"#,
+    ])
+    func refused(text: String) {
+        #expect(code { _ = try plan(text) } == .badInput)
+    }
+
+    @Test("applying stops at the first failing target with the relabel exit code")
+    func applyFails() throws {
+        let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},\#(Self.mounts)}"#)
+        let r = RecordingRelabeler()
+        #expect(try p.apply(relabeler: r).isEmpty)
+        #expect(r.calls.map(\.source) == ["/srv/data", "/srv/shared"])
+        r.failure = Failure(description: "EPERM")
+        #expect(code { _ = try p.apply(relabeler: r) } == .relabel)
+    }
+}

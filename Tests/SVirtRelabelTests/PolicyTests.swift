@@ -1,0 +1,116 @@
+import Testing
+@testable import SVirtRelabel
+
+@Suite("System paths, labels, write policy, mount table (pure logic)")
+struct PolicyTests {
+    @Test("every path in the go-selinux list is refused, also with a trailing slash",
+          arguments: SystemPathPolicy.systemPaths)
+    func refusesSystemPaths(_ path: String) {
+        let policy = SystemPathPolicy()
+        #expect(policy.refusal(for: path) != nil)
+        #expect(policy.refusal(for: path + "/") != nil)
+    }
+
+    @Test("subdirectories of listed paths are allowed (exact match), except under /usr")
+    func exactMatch() {
+        let policy = SystemPathPolicy()
+        #expect(policy.refusal(for: "/var/lib/mydata") == nil)
+        #expect(policy.refusal(for: "/srv/volume") == nil)
+        #expect(policy.refusal(for: "/tmp/x") == nil)
+        #expect(policy.refusal(for: "/home/alice/project") == nil)
+        #expect(policy.refusal(for: "/usr/local/data") != nil)
+        #expect(policy.refusal(for: "/usr2") == nil)
+    }
+
+    @Test("extra paths (the invoking user's homes) are refused exactly")
+    func extraPaths() {
+        let policy = SystemPathPolicy(extraPaths: ["/home/alice/"])
+        #expect(policy.refusal(for: "/home/alice") != nil)
+        #expect(policy.refusal(for: "/home/alice/data") == nil)
+    }
+
+    @Test("the real uid's home from the password database is among the refused homes")
+    func homesFromPasswordDatabase() {
+        let homes = InvokingUserHomes.collect()
+        let entry = getpwuid(getuid())!
+        #expect(homes.contains(String(cString: entry.pointee.pw_dir)))
+    }
+
+    @Test("labels compare equal with or without libselinux's trailing NUL, and only then")
+    func labelComparison() {
+        let label = FileLabel(labelA)
+        #expect(label.matches(Array(labelA.utf8)))
+        #expect(label.matches(Array(labelA.utf8) + [0]))
+        #expect(!label.matches(Array(labelB.utf8) + [0]))
+        #expect(!label.matches(Array(labelA.utf8.dropLast())))
+        #expect(!label.matches(Array(labelA.utf8) + [0x41]))
+        #expect(!label.matches([]))
+        #expect(label.stored == Array(labelA.utf8) + [0])
+    }
+
+    @Test("write policy: blind only after a run of differing entries, samples, and returns to reading")
+    func writePolicy() {
+        var policy = WritePolicy(mayWriteBlind: true)
+        for _ in 0..<WritePolicy.switchAfter {
+            let read = policy.shouldRead()
+            #expect(read)
+            policy.observed(matching: false)
+        }
+        #expect(policy.blind)
+        var reads = 0
+        for _ in 0..<(WritePolicy.sampleEvery * 3) where policy.shouldRead() { reads += 1 }
+        #expect(reads == 3)
+        policy.observed(matching: true)
+        #expect(!policy.blind)
+        let readAgain = policy.shouldRead()
+        #expect(readAgain)
+
+        var strict = WritePolicy(mayWriteBlind: false)
+        for _ in 0..<100 { strict.observed(matching: false) }
+        #expect(!strict.blind)
+        let strictRead = strict.shouldRead()
+        #expect(strictRead)
+    }
+
+    @Test("only local file systems where rewriting is harmless allow blind writes")
+    func cheapRewrite() {
+        #expect(WritePolicy.cheapRewrite(fileSystemType: 0xEF53))
+        #expect(WritePolicy.cheapRewrite(fileSystemType: 0x0102_1994))
+        #expect(!WritePolicy.cheapRewrite(fileSystemType: 0x794C_7630)) // overlayfs
+        #expect(!WritePolicy.cheapRewrite(fileSystemType: 0x6969)) // nfs
+    }
+
+    @Test("mountinfo lines parse, with octal escapes in mount points")
+    func mountinfoParse() {
+        let text = """
+        22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
+        40 22 0:5 / /srv/my\\040vol/sub rw - tmpfs tmpfs rw
+        garbage
+        """
+        let mounts = MountTable.parse(Array(text.utf8))
+        #expect(mounts == [
+            MountEntry(id: 22, parent: 1, mountPoint: "/"),
+            MountEntry(id: 40, parent: 22, mountPoint: "/srv/my vol/sub"),
+        ])
+    }
+
+    @Test("entry checks are needed for a child mount inside the tree or a file mount anywhere on its mount")
+    func entryChecks() {
+        let mounts = [
+            MountEntry(id: 22, parent: 1, mountPoint: "/"),
+            MountEntry(id: 30, parent: 22, mountPoint: "/proc"),
+            MountEntry(id: 31, parent: 22, mountPoint: "/srv/vol/inner"),
+            MountEntry(id: 32, parent: 22, mountPoint: "/etc/resolv.conf"),
+            MountEntry(id: 33, parent: 99, mountPoint: "/srv/other/inner"),
+        ]
+        let dirs: (String) -> Bool = { $0 != "/etc/resolv.conf" }
+        #expect(MountTable.needsEntryChecks(tree: "/srv/vol", treeMount: 22, mounts: Array(mounts[0...2]), isDirectory: dirs))
+        #expect(!MountTable.needsEntryChecks(tree: "/srv/volume", treeMount: 22, mounts: Array(mounts[0...2]), isDirectory: dirs))
+        #expect(MountTable.needsEntryChecks(tree: "/srv/data", treeMount: 22, mounts: mounts, isDirectory: dirs))
+        #expect(!MountTable.needsEntryChecks(tree: "/srv/other", treeMount: 22, mounts: [mounts[0], mounts[1], mounts[4]], isDirectory: dirs))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,118 @@
+import Foundation
+import Glibc
+
+/// A scratch directory on a real file system, removed (after unmounting
+/// anything the test mounted in it) when the test ends.
+final class Scratch {
+    let path: String
+    private var mounts: [String] = []
+
+    init(base: String = "/tmp") {
+        var template = Array("\(base)/svirt-relabel-test.XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp in \(base)")
+        path = String(cString: template)
+    }
+
+    deinit {
+        for point in mounts.reversed() { _ = try? run("/bin/umount", ["-l", point]) }
+        _ = try? run("/bin/rm", ["-rf", "--one-file-system", path])
+    }
+
+    func mount(_ arguments: [String], at point: String) throws {
+        try run("/bin/mount", arguments + [point])
+        mounts.append(point)
+    }
+
+    func unmount(_ point: String) throws {
+        try run("/bin/umount", [point])
+        mounts.removeAll { $0 == point }
+    }
+
+    func dir(_ relative: String) -> String {
+        let p = path + "/" + relative
+        try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        return p
+    }
+
+    @discardableResult
+    func file(_ relative: String, _ text: String = "x") -> String {
+        let p = path + "/" + relative
+        try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        return p
+    }
+
+    @discardableResult
+    func symlink(_ relative: String, to target: String) -> String {
+        let p = path + "/" + relative
+        try! FileManager.default.createSymbolicLink(atPath: p, withDestinationPath: target)
+        return p
+    }
+}
+
+struct CommandFailed: Error, CustomStringConvertible {
+    let description: String
+}
+
+@discardableResult
+func run(_ tool: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tool)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw CommandFailed(description: "\(tool) \(arguments): \(String(decoding: errData, as: UTF8.self))")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Labels read back by getfattr (not by our own code): path -> label, for
+/// `path` and, with `recursive`, everything below it without following
+/// symlinks. Unlabeled entries are absent.
+func labels(_ path: String, recursive: Bool = false) -> [String: String] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/getfattr")
+    process.arguments = ["-h", "-P", "--absolute-names", "-n", "security.selinux", "-e", "text"]
+        + (recursive ? ["-R"] : []) + [path]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try! process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    var result: [String: String] = [:]
+    var current: String?
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        if line.hasPrefix("# file: ") {
+            current = String(line.dropFirst("# file: ".count))
+        } else if line.hasPrefix("security.selinux=\""), let file = current {
+            result[file] = String(line.dropFirst("security.selinux=\"".count).dropLast())
+        }
+    }
+    return result
+}
+
+func label(_ path: String) -> String? { labels(path)[path] }
+
+/// Every path below `root` (not following symlinks), `root` included.
+func allPaths(_ root: String) -> [String] {
+    var paths = [root]
+    let enumerator = FileManager.default.enumerator(atPath: root)!
+    while let relative = enumerator.nextObject() as? String { paths.append(root + "/" + relative) }
+    return paths
+}
+
+func makeSocket(_ path: String) throws {
+    try run("/usr/bin/python3", ["-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path])
+}
+
+let labelA = "system_u:object_r:container_file_t:s0:c1,c2"
+let labelB = "system_u:object_r:container_file_t:s0:c3,c4"
