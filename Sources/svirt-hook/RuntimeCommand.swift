@@ -55,6 +55,15 @@ enum RuntimeCommand {
         var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + options.runtimeArguments).map { strdup($0) }
         argv.append(nil)
         execv(runtime, argv)
+        // ETXTBSY: a runtime binary just written (an upgrade, a test) may
+        // still be open for writing in a process forked meanwhile; that
+        // passes within milliseconds, so retry briefly before failing.
+        var attempts = 0
+        while errno == ETXTBSY && attempts < 20 {
+            attempts += 1
+            usleep(10_000)
+            execv(runtime, argv)
+        }
         let reason = Errno.current
         return fail("cannot exec \(runtime): \(reason)", status: .runtimeExec, invocation: invocation)
     }

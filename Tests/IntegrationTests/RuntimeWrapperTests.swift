@@ -45,7 +45,7 @@ struct RuntimeWrapperTests {
                     "create", "--bundle", b, "--pid-file", dir.file("pid"), "ctr1"]
         let result = try run(Paths.binary, ["runtime"] + args, stdin: Data("from-stdin\n".utf8),
                              environment: environment(dir, runtime: fake))
-        #expect(result.status == 42)
+        #expect(result.status == 42, "\(result.stderr)")
         #expect(result.stdoutText == "from-stdin\nfake-out\n")
         #expect(result.stderr == "fake-err\n")
         #expect(recordedArgv(dir) == args)
@@ -58,7 +58,7 @@ struct RuntimeWrapperTests {
         let fake = try fakeRuntime(dir), b = try bundle(dir)
         try FileManager.default.createSymbolicLink(atPath: dir.file("svirt-runc"), withDestinationPath: Paths.binary)
         let result = try run(dir.file("svirt-runc"), ["run", "-d", "ctr2"], environment: environment(dir, runtime: fake), directory: b)
-        #expect(result.status == 42)
+        #expect(result.status == 42, "\(result.stderr)")
         #expect(recordedArgv(dir) == ["run", "-d", "ctr2"])
         expectLabeled(try jsonObject(file: b + "/config.json"))
     }
@@ -69,7 +69,7 @@ struct RuntimeWrapperTests {
         let fake = try fakeRuntime(dir), b = try bundle(dir)
         let result = try run(Paths.binary, ["runtime", "--root", "create", "state", "ctr3"],
                              environment: environment(dir, runtime: fake), directory: b)
-        #expect(result.status == 42)
+        #expect(result.status == 42, "\(result.stderr)")
         #expect(recordedArgv(dir) == ["--root", "create", "state", "ctr3"])
         #expect(try String(contentsOfFile: b + "/config.json", encoding: .utf8) == BadInputTests.validConfig)
     }

@@ -138,10 +138,31 @@ final class TemporaryDirectory {
     func write(_ name: String, _ text: String, executable: Bool = false) throws -> String {
         let target = file(name)
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: target, atomically: false, encoding: .utf8)
-        if executable { chmod(target, 0o755) }
+        try writeFile(target, Data(text.utf8), mode: executable ? 0o755 : 0o644)
         return target
     }
+}
+
+/// Writes a file through an O_CLOEXEC descriptor. Tests run in parallel, and
+/// a descriptor without it leaks into every process another test spawns
+/// meanwhile; exec'ing the file then fails with ETXTBSY ("Text file busy")
+/// for as long as that process lives.
+func writeFile(_ path: String, _ data: Data, mode: mode_t) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+            offset += n
+        }
+    }
+    fchmod(fd, mode)
 }
 
 // MARK: - JSON helpers
@@ -249,7 +270,7 @@ func makeRootfs(at dir: String) throws {
     for sub in ["proc", "sys", "dev", "etc", "tmp", "data"] {
         try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
     }
-    try FileManager.default.copyItem(atPath: Tool.path("busybox")!, toPath: dir + "/bin/busybox")
+    try writeFile(dir + "/bin/busybox", Data(contentsOf: URL(fileURLWithPath: Tool.path("busybox")!)), mode: 0o755)
     for applet in ["sh", "cat", "ls", "echo", "id", "true", "sleep", "touch"] {
         try FileManager.default.createSymbolicLink(atPath: dir + "/bin/" + applet, withDestinationPath: "busybox")
     }
