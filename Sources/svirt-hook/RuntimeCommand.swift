@@ -1,10 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import SVirtHook
+import SVirtSystem
 
-// Placeholder so the package builds while this mode is written; replaced by
-// the real RuntimeCommand before anything is called done.
+/// `svirt-hook runtime ...` and `svirt-runc ...`: a stand-in for runc for
+/// engines that let you choose only the runtime binary. On `create`/`run`
+/// it labels the bundle's config.json in place (the hook in bundle mode, in
+/// this process), then execs the real runtime with the arguments unchanged;
+/// every other command is exec'd at once. After the exec the engine talks to
+/// the real runtime directly, so exit codes, stdio, signals and the pid-file
+/// are the runtime's own.
 enum RuntimeCommand {
     static func run(_ arguments: [String]) -> ExitCode {
-        _ = arguments
-        return .usage
+        let options: WrapperOptions
+        do {
+            options = try WrapperOptions.parse(arguments, environment: ProcessInfo.environment)
+        } catch {
+            ProcessInfo.writeError("svirt-runc: \(error)")
+            return .usage
+        }
+        let invocation = RuntimeInvocation.parse(options.runtimeArguments)
+
+        // Find the runtime before labeling: a create that cannot run must not
+        // leave a labeled config and a reserved level behind.
+        guard let runtime = findRuntime(options.runtime) else {
+            let wanted = options.runtime ?? WrapperOptions.defaultRuntimes.joined(separator: " or ")
+            return fail("cannot find the real runtime (\(wanted)); set \(WrapperOptions.runtimeEnvironment) or --runtime",
+                        status: .runtimeExec, invocation: invocation)
+        }
+
+        if invocation.createsContainer {
+            let bundle = invocation.bundleDirectory
+            // The hook ignores SIGPIPE for itself; ignored signals survive
+            // execve, and the runtime (and the container it starts) must get
+            // the dispositions the engine gave us.
+            var pipeAction = sigaction()
+            sigaction(SIGPIPE, nil, &pipeAction)
+            let (status, hookError, hookText) = captureStandardError {
+                HookCommand.run(["--bundle", bundle] + options.hookFlags)
+            }
+            sigaction(SIGPIPE, &pipeAction, nil)
+            if status != .success {
+                let reason = hookError.isEmpty ? "exit code \(status.rawValue)" : hookError
+                let id = invocation.containerID.map { " \($0)" } ?? ""
+                return fail("not creating container\(id): labeling \(bundle)/config.json failed: \(reason)",
+                            status: status, invocation: invocation)
+            }
+            if !hookText.isEmpty { ProcessInfo.writeError(hookText) } // notices pass through as written
+        }
+
+        var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + options.runtimeArguments).map { strdup($0) }
+        argv.append(nil)
+        execv(runtime, argv)
+        // ETXTBSY: a runtime binary just written (an upgrade, a test) may
+        // still be open for writing in a process forked meanwhile; that
+        // passes within milliseconds, so retry briefly before failing.
+        var attempts = 0
+        while errno == ETXTBSY && attempts < 20 {
+            attempts += 1
+            usleep(10_000)
+            execv(runtime, argv)
+        }
+        let reason = Errno.current
+        return fail("cannot exec \(runtime): \(reason)", status: .runtimeExec, invocation: invocation)
+    }
+
+    /// The first executable candidate that is not this very binary (a
+    /// `runc` symlink to svirt-runc on PATH would otherwise exec itself forever).
+    private static func findRuntime(_ requested: String?) -> String? {
+        let own = realPath("/proc/self/exe")
+        for candidate in WrapperOptions.candidatePaths(runtime: requested, searchPath: ProcessInfo.environment("PATH")) {
+            guard access(candidate, X_OK) == 0 else { continue }
+            var st = stat()
+            guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            if let own, realPath(candidate) == own { continue }
+            return candidate
+        }
+        return nil
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Runs `body` with fd 2 pointed at an anonymous file, so the hook's
+    /// one-line error can be folded into the wrapper's single line. The hook
+    /// also logs to syslog itself; only the stderr copy is redirected.
+    /// Returns the status, the hook's lines folded into one (for an error
+    /// line) and its stderr text as written.
+    private static func captureStandardError(_ body: () -> ExitCode) -> (ExitCode, String, String) {
+        let saved = dup(2)
+        // tmpfile(3): unnamed (O_TMPFILE), gone on close; a pipe could fill
+        // and block the hook.
+        let stream = tmpfile()
+        let sink = stream.map { fileno($0) } ?? -1
+        defer { if let stream { fclose(stream) } }
+        guard saved >= 0, sink >= 0, dup2(sink, 2) >= 0 else {
+            if saved >= 0 { close(saved) }
+            return (body(), "", "")
+        }
+        let status = body()
+        dup2(saved, 2)
+        close(saved)
+        var bytes: [UInt8] = []
+        if lseek(sink, 0, SEEK_SET) == 0 {
+            bytes = (try? FileDescriptor(rawValue: sink).readAll(limit: 64 * 1024)) ?? []
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lines = text.split(separator: "\n").map { line -> Substring in
+            line.hasPrefix("svirt-hook: ") ? line.dropFirst("svirt-hook: ".count) : line
+        }
+        return (status, lines.joined(separator: "; "), text)
+    }
+
+    /// One line on stderr, the same line in the runtime's `--log` file (where
+    /// engines look for the reason), and syslog, then `status`.
+    private static func fail(_ message: String, status: ExitCode, invocation: RuntimeInvocation) -> ExitCode {
+        ProcessInfo.writeError("svirt-runc: \(message)")
+        SystemLog(identifier: "svirt-runc").log(.error, message)
+        if let path = invocation.logPath {
+            let line = RuntimeLogLine.error("svirt-runc: \(message)", format: invocation.logFormat, time: now())
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                _ = try? FileDescriptor(rawValue: fd).writeAll(Array(line.utf8))
+                close(fd)
+            }
+        }
+        return status
+    }
+
+    private static func now() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,0 +1,124 @@
+# svirt-hook: build, try, test, install.
+#
+#   make run        install build deps, build, label examples/config.json and print it
+#   make test       install test deps (runc, podman, containerd, ...), build, run all tests
+#   make install    PREFIX=/usr DESTDIR=... : release binary, svirt-runc, man page,
+#                   hooks.d files and the containers.conf drop-in
+#   make bench      run the bench/ scripts
+#   make e2e        the labeled run under a real SELinux kernel (a VM, slow)
+#
+# Each target installs the Debian/Ubuntu packages it needs, and only those
+# not installed yet, so repeated runs cost nothing.
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+# podman-only hooks directory: it holds the precreate registration, which
+# must never be in the shared directory (CRI-O refuses unknown stages).
+SVIRTHOOKSDIR ?= $(DATADIR)/svirt-hook/hooks.d
+# The directory podman and CRI-O both read by default: standard stages only.
+OCIHOOKSDIR ?= /usr/share/containers/oci/hooks.d
+CONTAINERSCONFDIR ?= /etc/containers/containers.conf.d
+# Extra hook flags written into every hooks.d registration, e.g.
+# HOOK_FLAGS='--state-dir /run/svirt-hook'.
+HOOK_FLAGS  ?=
+# The binary `install-files` copies; `install` builds it first.
+BUILT       ?= $(CURDIR)/.build/release/svirt-hook
+
+SWIFT       ?= swift
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+BUILD_DEPS  := libselinux1-dev
+TEST_DEPS   := $(BUILD_DEPS) runc crun podman conmon uidmap slirp4netns \
+               containernetworking-plugins golang-github-containers-common \
+               containerd busybox-static attr jq mandoc python3 python3-jsonschema \
+               golang-github-opencontainers-specs-dev
+
+# apt-get update and install only when something is missing.
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+.PHONY: all build release run test deps deps-test install install-files uninstall bench e2e clean
+
+all: build
+
+deps:
+	$(call apt_install,$(BUILD_DEPS))
+
+deps-test:
+	$(call apt_install,$(TEST_DEPS))
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	@echo "== examples/config.json labeled (--selinux=on --contexts examples/lxc_contexts --no-reserve):"
+	@"$$($(SWIFT) build --show-bin-path)/svirt-hook" --selinux=on --contexts examples/lxc_contexts --no-reserve \
+	    < examples/config.json > .build/example-labeled.json
+	@cat .build/example-labeled.json; echo
+	@echo "== the labels it added:"
+	@grep -o '"\(selinuxLabel\|mountLabel\)":"[^"]*"' .build/example-labeled.json
+
+test: deps-test
+	$(SWIFT) build
+	$(SWIFT) test
+
+# The static Swift runtime keeps start-up short and lets the binary run
+# where no Swift toolchain is installed (a VM, a minimal host).
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# JSON string list of HOOK_FLAGS, appended to the registrations' args.
+HOOK_ARGS_JSON = $(foreach f,$(HOOK_FLAGS),, "$(f)")
+
+define render
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SVIRTHOOKSDIR@|$(SVIRTHOOKSDIR)|g' \
+	    -e 's|@OCIHOOKSDIR@|$(OCIHOOKSDIR)|g' -e 's|@HOOK_ARGS@|$(HOOK_ARGS_JSON)|g' $(1) > $(2)
+endef
+
+install: release
+	$(MAKE) --no-print-directory install-files
+
+install-files:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
+	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR)
+	install -m 0755 $(BUILT) $(DESTDIR)$(BINDIR)/svirt-hook
+	ln -sf svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc
+	install -m 0644 man/svirt-hook.1 $(DESTDIR)$(MANDIR)/man1/svirt-hook.1
+	ln -sf svirt-hook.1 $(DESTDIR)$(MANDIR)/man1/svirt-runc.1
+	$(call render,hooks.d/svirt-hook-precreate.json.in,$(DESTDIR)$(SVIRTHOOKSDIR)/50-svirt-hook-precreate.json)
+	$(call render,hooks.d/svirt-hook-createruntime.json.in,$(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-createruntime.json)
+	$(call render,hooks.d/svirt-hook-poststop.json.in,$(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json)
+	$(call render,hooks.d/50-svirt-hook.conf.in,$(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf)
+	chmod 0644 $(DESTDIR)$(SVIRTHOOKSDIR)/*.json $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-*.json \
+	           $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc \
+	      $(DESTDIR)$(MANDIR)/man1/svirt-hook.1 $(DESTDIR)$(MANDIR)/man1/svirt-runc.1 \
+	      $(DESTDIR)$(SVIRTHOOKSDIR)/50-svirt-hook-precreate.json \
+	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-createruntime.json \
+	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json \
+	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf
+	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
+
+bench: build
+	@found=0; for b in bench/*; do \
+	  [ -f "$$b" ] && [ -x "$$b" ] || continue; found=1; echo "== $$b"; "$$b" || exit 1; \
+	done; [ $$found = 1 ] || echo "make bench: no executable scripts in bench/"
+
+e2e:
+	@if [ -x Tests/e2e/selinux-vm/run ]; then Tests/e2e/selinux-vm/run; \
+	else echo "make e2e: SKIPPED: Tests/e2e/selinux-vm/run is missing"; fi
+
+clean:
+	$(SWIFT) package clean

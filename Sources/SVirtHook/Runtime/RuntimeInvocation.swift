@@ -1,0 +1,141 @@
+/// What a runc-style command line asks for, read the way runc reads it, so
+/// the runtime wrapper knows whether to label a bundle before handing the
+/// unchanged arguments to the real runtime.
+///
+/// runc parses its command line with urfave/cli v1 on top of Go's `flag`
+/// package, which gives three rules this type follows:
+/// - global flags come before the subcommand, as `-name`, `--name`,
+///   `--name=value` or `--name value`; the first word that is not a flag (or
+///   the word after `--`) is the subcommand. A valued flag always takes the
+///   next word, so in `--root create run` the subcommand is `run`.
+/// - a subcommand's own flags may come before or after its positional
+///   arguments (urfave/cli moves them to the front), until a `--`.
+/// - when a flag is repeated, the last one wins.
+public struct RuntimeInvocation: Equatable, Sendable {
+    /// The subcommand (`create`, `run`, `start`, ...), or nil when there is
+    /// none (`runc --version`, `runc` alone).
+    public var command: String?
+    /// The `--bundle`/`-b` value of `create`/`run`, when given.
+    public var bundle: String?
+    /// The container id of `create`/`run` (first positional word), if any.
+    public var containerID: String?
+    /// `create --help` and the like print usage and touch nothing.
+    public var asksForHelp: Bool
+    /// The global `--log` file and `--log-format`: engines such as containerd
+    /// read the runtime's error from that file, not from stderr.
+    public var logPath: String?
+    public var logFormat: String?
+
+    public init(
+        command: String?, bundle: String? = nil, containerID: String? = nil, asksForHelp: Bool = false,
+        logPath: String? = nil, logFormat: String? = nil
+    ) {
+        self.command = command
+        self.bundle = bundle
+        self.containerID = containerID
+        self.asksForHelp = asksForHelp
+        self.logPath = logPath
+        self.logFormat = logFormat
+    }
+
+    /// The commands that read the bundle's config.json to build a container.
+    public static let creatingCommands: Set<String> = ["create", "run"]
+
+    /// runc 1.1 global flags that take a value, plus crun's extra ones, so
+    /// the same parse works for either real runtime.
+    public static let valuedGlobalFlags: Set<String> = [
+        "root", "log", "log-format", "criu", "rootless",
+        "cgroup-manager", "log-level",
+    ]
+
+    /// Flags of `create` and `run` that take a value (runc 1.1, crun 1.8).
+    public static let valuedCommandFlags: Set<String> = [
+        "bundle", "b", "console-socket", "pid-file", "preserve-fds",
+    ]
+
+    /// True when the bundle must be labeled before the runtime sees it.
+    public var createsContainer: Bool {
+        guard let command else { return false }
+        return Self.creatingCommands.contains(command) && !asksForHelp
+    }
+
+    /// The directory whose config.json the runtime will read: the bundle
+    /// flag's value, else the working directory (as runc defaults).
+    public var bundleDirectory: String { bundle ?? "." }
+
+    public static func parse(_ arguments: [String]) -> RuntimeInvocation {
+        var index = 0
+        var command: String?
+        var logPath: String?
+        var logFormat: String?
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if word == "--" {
+                if index < arguments.count { command = arguments[index]; index += 1 }
+                break
+            }
+            guard let flag = Flag(word) else {
+                command = word
+                break
+            }
+            var value = flag.inlineValue
+            if value == nil && valuedGlobalFlags.contains(flag.name) {
+                // The value, whatever it looks like (`--root create`).
+                value = index < arguments.count ? arguments[index] : nil
+                index += 1
+            }
+            if flag.name == "log" { logPath = value }
+            if flag.name == "log-format" { logFormat = value }
+        }
+        var invocation = RuntimeInvocation(command: command, logPath: logPath, logFormat: logFormat)
+        guard let command else { return invocation }
+        guard creatingCommands.contains(command) else { return invocation }
+
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if word == "--" { break }
+            guard let flag = Flag(word) else {
+                if invocation.containerID == nil { invocation.containerID = word }
+                continue
+            }
+            switch flag.name {
+            case "h", "help":
+                invocation.asksForHelp = true
+            case "b", "bundle":
+                if let value = flag.inlineValue {
+                    invocation.bundle = value
+                } else if index < arguments.count {
+                    invocation.bundle = arguments[index]
+                    index += 1
+                }
+            default:
+                if flag.inlineValue == nil && valuedCommandFlags.contains(flag.name) { index += 1 }
+            }
+        }
+        return invocation
+    }
+
+    /// One command-line word read as a Go flag: `-x`, `--x`, `-x=v`, `--x=v`.
+    struct Flag {
+        let name: String
+        let inlineValue: String?
+
+        init?(_ word: String) {
+            guard word.count > 1, word.hasPrefix("-") else { return nil }
+            var body = word.dropFirst()
+            if body.hasPrefix("-") { body = body.dropFirst() }
+            // Go's flag package treats "---x" and "-=x" as malformed flags;
+            // runc then fails, so whatever we decide here is never run.
+            guard !body.isEmpty else { return nil }
+            if let eq = body.firstIndex(of: "=") {
+                name = String(body[..<eq])
+                inlineValue = String(body[body.index(after: eq)...])
+            } else {
+                name = String(body)
+                inlineValue = nil
+            }
+        }
+    }
+}

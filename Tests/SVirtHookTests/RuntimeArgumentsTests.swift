@@ -1,0 +1,166 @@
+import Testing
+@testable import SVirtHook
+
+@Suite("Runtime wrapper: runc command lines")
+struct RuntimeInvocationTests {
+    @Test("containerd's create line: globals skipped, create found, bundle and id read")
+    func containerdCreate() {
+        let line = ["--root", "/run/containerd/runc/default", "--log", "/run/x/log.json", "--log-format", "json",
+                    "create", "--bundle", "/run/x/b", "--pid-file", "/run/x/init.pid", "abc"]
+        let inv = RuntimeInvocation.parse(line)
+        #expect(inv.command == "create")
+        #expect(inv.bundle == "/run/x/b")
+        #expect(inv.containerID == "abc")
+        #expect(inv.logPath == "/run/x/log.json")
+        #expect(inv.logFormat == "json")
+        #expect(inv.createsContainer)
+        #expect(inv.bundleDirectory == "/run/x/b")
+    }
+
+    @Test("a global flag's value that reads like a subcommand is not the subcommand")
+    func valueLooksLikeCommand() {
+        #expect(RuntimeInvocation.parse(["--root", "create", "state", "x"]).command == "state")
+        #expect(RuntimeInvocation.parse(["--log", "run", "--log-format", "create", "kill", "x"]).command == "kill")
+        #expect(RuntimeInvocation.parse(["--criu", "run", "--rootless", "create", "delete", "x"]).command == "delete")
+        #expect(RuntimeInvocation.parse(["--root", "create", "state", "x"]).createsContainer == false)
+    }
+
+    @Test("inline --flag=value and single-dash Go forms are read as one word")
+    func inlineAndSingleDash() {
+        let inv = RuntimeInvocation.parse(["--root=/r", "-log", "/l", "-log-format=text", "run", "-b=/bb", "id"])
+        #expect(inv.command == "run")
+        #expect(inv.bundle == "/bb")
+        #expect(inv.logPath == "/l")
+        #expect(inv.logFormat == "text")
+        #expect(RuntimeInvocation.parse(["--root=create", "start", "x"]).command == "start")
+    }
+
+    @Test("boolean global flags do not swallow the subcommand")
+    func booleanGlobals() {
+        let inv = RuntimeInvocation.parse(["--debug", "--systemd-cgroup", "create", "id"])
+        #expect(inv.command == "create")
+        #expect(inv.bundle == nil)
+        #expect(inv.bundleDirectory == ".")
+        #expect(inv.containerID == "id")
+    }
+
+    @Test("bundle flag in every spelling, before or after the id; the last one wins")
+    func bundleSpellings() {
+        for (args, want) in [
+            (["create", "-b", "/a", "id"], "/a"),
+            (["create", "--bundle=/a", "id"], "/a"),
+            (["create", "-bundle", "/a", "id"], "/a"),
+            (["create", "id", "--bundle", "/a"], "/a"),
+            (["run", "-d", "--bundle", "/a", "-b", "/b", "id"], "/b"),
+        ] {
+            #expect(RuntimeInvocation.parse(args).bundle == want, "\(args)")
+        }
+    }
+
+    @Test("values of other create flags are not taken for the bundle or the id")
+    func otherValuedFlags() {
+        let inv = RuntimeInvocation.parse(["create", "--console-socket", "-b", "--pid-file", "/p", "id"])
+        #expect(inv.bundle == nil)
+        #expect(inv.containerID == "id")
+        let preserve = RuntimeInvocation.parse(["run", "--preserve-fds", "3", "id"])
+        #expect(preserve.containerID == "id")
+    }
+
+    @Test("words after -- are positional, not flags")
+    func doubleDash() {
+        #expect(RuntimeInvocation.parse(["create", "id", "--", "--bundle", "/x"]).bundle == nil)
+        #expect(RuntimeInvocation.parse(["--", "create", "id"]).command == "create")
+    }
+
+    @Test("only create and run label; help, no command and other commands do not")
+    func whichCommandsLabel() {
+        #expect(RuntimeInvocation.parse(["run", "id"]).createsContainer)
+        #expect(!RuntimeInvocation.parse(["create", "--help"]).createsContainer)
+        #expect(!RuntimeInvocation.parse(["run", "-h"]).createsContainer)
+        #expect(RuntimeInvocation.parse(["--version"]).command == nil)
+        #expect(RuntimeInvocation.parse([]).command == nil)
+        for command in ["start", "delete", "kill", "state", "exec", "list", "ps", "events", "update", "pause", "checkpoint", "restore"] {
+            #expect(!RuntimeInvocation.parse([command, "id"]).createsContainer, "\(command)")
+        }
+    }
+
+    @Test("a trailing valued flag without its value does not crash or invent a command")
+    func truncated() {
+        #expect(RuntimeInvocation.parse(["--root"]).command == nil)
+        #expect(RuntimeInvocation.parse(["create", "--bundle"]).bundle == nil)
+    }
+}
+
+@Suite("Runtime wrapper: its own options and runtime lookup")
+struct WrapperOptionsTests {
+    private func env(_ values: [String: String]) -> (String) -> String? { { values[$0] } }
+
+    @Test("leading wrapper options are consumed, runc's arguments kept unchanged")
+    func leadingOptions() throws {
+        let o = try WrapperOptions.parse(["--runtime", "/usr/bin/crun", "--hook-flag=--selinux=on", "--", "--root", "/r", "create", "x"],
+                                         environment: env([:]))
+        #expect(o.runtime == "/usr/bin/crun")
+        #expect(o.hookFlags == ["--selinux=on"])
+        #expect(o.runtimeArguments == ["--root", "/r", "create", "x"])
+    }
+
+    @Test("without wrapper options every argument goes to the runtime, even a leading --")
+    func passThrough() throws {
+        let o = try WrapperOptions.parse(["--root", "/r", "start", "x"], environment: env([:]))
+        #expect(o.runtime == nil)
+        #expect(o.runtimeArguments == ["--root", "/r", "start", "x"])
+        #expect(try WrapperOptions.parse(["--", "--", "x"], environment: env([:])).runtimeArguments == ["--", "x"])
+    }
+
+    @Test("environment settings apply and a command-line option overrides SVIRT_RUNTIME")
+    func environment() throws {
+        let e = env(["SVIRT_RUNTIME": "crun", "SVIRT_HOOK_FLAGS": " --selinux=on\t--contexts /c  "])
+        let o = try WrapperOptions.parse(["state", "x"], environment: e)
+        #expect(o.runtime == "crun")
+        #expect(o.hookFlags == ["--selinux=on", "--contexts", "/c"])
+        let over = try WrapperOptions.parse(["--runtime=/x/runc", "--hook-flag", "--no-reserve", "state"], environment: e)
+        #expect(over.runtime == "/x/runc")
+        #expect(over.hookFlags == ["--selinux=on", "--contexts", "/c", "--no-reserve"])
+        #expect(try WrapperOptions.parse([], environment: env(["SVIRT_RUNTIME": ""])).runtime == nil)
+    }
+
+    @Test("a wrapper option without its value is a usage error naming it")
+    func missingValue() {
+        #expect(throws: WrapperOptions.UsageError(description: "option --runtime needs a value")) {
+            try WrapperOptions.parse(["--runtime"], environment: { _ in nil })
+        }
+        #expect(throws: WrapperOptions.UsageError.self) {
+            try WrapperOptions.parse(["--hook-flag="], environment: { _ in nil })
+        }
+    }
+
+    @Test("runtime lookup: a path is used as given; names searched on PATH, runc before crun")
+    func candidates() {
+        #expect(WrapperOptions.candidatePaths(runtime: "/opt/runc", searchPath: "/bin") == ["/opt/runc"])
+        #expect(WrapperOptions.candidatePaths(runtime: "crun", searchPath: "/a:/b/") == ["/a/crun", "/b/crun"])
+        #expect(WrapperOptions.candidatePaths(runtime: nil, searchPath: "/a:/b")
+            == ["/a/runc", "/b/runc", "/a/crun", "/b/crun"])
+    }
+
+    @Test("unset or empty PATH falls back to the system directories; relative entries are never searched")
+    func searchPathFallback() {
+        let fallback = WrapperOptions.defaultSearchPath.split(separator: ":").map { "\($0)/runc" }
+        #expect(WrapperOptions.candidatePaths(runtime: "runc", searchPath: nil) == fallback)
+        #expect(WrapperOptions.candidatePaths(runtime: "runc", searchPath: "") == fallback)
+        #expect(WrapperOptions.candidatePaths(runtime: "runc", searchPath: ":.:bin:/x") == ["/x/runc"])
+    }
+}
+
+@Suite("Runtime wrapper: error line for the runtime's log")
+struct RuntimeLogLineTests {
+    @Test("json format is one JSON object line with the message escaped")
+    func json() {
+        let line = RuntimeLogLine.error("bad \"x\"\n\u{1}", format: "json", time: "T")
+        #expect(line == "{\"level\":\"error\",\"msg\":\"bad \\\"x\\\"\\n\\u0001\",\"time\":\"T\"}\n")
+    }
+
+    @Test("text format follows runc's logrus text layout")
+    func text() {
+        #expect(RuntimeLogLine.error("m", format: nil, time: "T") == "time=\"T\" level=error msg=\"m\"\n")
+    }
+}
