@@ -50,6 +50,6 @@ let package = Package(
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
         .testTarget(name: "SVirtHookTests", dependencies: ["SVirtHook"]),
         // Runs the built binary (and real runc/podman/containerd when present).
-        .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),
     ]
 )
