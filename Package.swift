@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI"]),
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
-        .testTarget(name: "SVirtHookTests", dependencies: ["SVirtHook"]),
+        .testTarget(name: "SVirtHookTests", dependencies: ["SVirtHook", "SVirtAllocation"]),
         // Runs the built binary (and real runc/podman/containerd when present).
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),
     ]

@@ -233,8 +233,9 @@ extension ReservationStore {
     }
 
     /// A root is gone only when it certainly does not exist; an unreadable
-    /// parent (EACCES) or an I/O error keeps the reservation.
-    static func rootExists(_ path: String) -> Bool {
+    /// parent (EACCES) or an I/O error keeps the reservation. gc and the
+    /// poststop hook both decide with this.
+    public static func rootExists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 || errno != ENOENT && errno != ENOTDIR
     }

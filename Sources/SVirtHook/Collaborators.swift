@@ -21,8 +21,9 @@ public struct ContainerKey: Hashable, Sendable, CustomStringConvertible {
 /// real one; `RandomLevelAllocator` serves `--no-reserve`; tests use doubles.
 public protocol LevelAllocator {
     /// The level `key` holds, or a new two-category level from `range`
-    /// that no other key holds.
-    func level(for key: ContainerKey, range: CategoryRange) throws -> MCSLevel
+    /// that no other key holds. `key` is nil when the config names neither
+    /// a root path nor a pod: an allocator that records levels must refuse.
+    func level(for key: ContainerKey?, range: CategoryRange) throws -> MCSLevel
     /// Records a level the container already has (a user label or a
     /// `level:` option), so no generated level collides with it.
     func claim(_ level: MCSLevel, for key: ContainerKey) throws
@@ -34,6 +35,9 @@ public protocol MountRelabeler {
     /// (e.g. a file system without label support) and throws when the
     /// tree could not be labeled.
     func relabel(source: String, label: String) throws -> [String]
+    /// Whether an earlier relabel of `source` to `label` ran to the end
+    /// (the walker labels a tree's root last, as its completion mark).
+    func isComplete(source: String, label: String) -> Bool
 }
 
 /// Called at `poststop`. A stopped container may start again and must get

@@ -165,15 +165,7 @@ public enum HookRun {
         var result = HookResult()
         switch stage {
         case .poststop:
-            let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
-            var sandbox: String?
-            for key in ContainerKey.sandboxAnnotations where sandbox == nil {
-                sandbox = try oci { () throws(OCIError) in try config.annotation(key) }
-            }
-            guard let key = ContainerKey.derive(sandboxID: sandbox,
-                                                rootPath: rootPath.flatMap { Paths.absolute($0, base: bundle) }) else {
-                return result
-            }
+            guard let key = try ContainerKey.derive(from: config, base: bundle) else { return result }
             guard let releaser = try env.release() else { return result }
             do {
                 if let done = try releaser.containerStopped(key) { result.notices.append(done) }
@@ -196,7 +188,7 @@ public enum HookRun {
                 result.notices.append(message)
             }
             if !plan.relabels.isEmpty {
-                result.notices += try plan.apply(relabeler: env.relabeler())
+                result.notices += try plan.apply(relabeler: env.relabeler(), skippingComplete: true)
             }
             return result
         }

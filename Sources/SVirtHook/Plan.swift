@@ -38,9 +38,13 @@ public struct Plan: Sendable {
     /// Relabels every target in order and returns the relabeler's warnings.
     /// A failure stops at that target with exit code `relabel`: the hook
     /// then fails, so the container does not start half-labeled.
-    public func apply(relabeler: any MountRelabeler) throws(HookError) -> [String] {
+    /// Relabels every target. With `skippingComplete`, a tree whose root
+    /// already carries its label is taken as done (runtime stages, right
+    /// after precreate labeled it) instead of being walked again.
+    public func apply(relabeler: any MountRelabeler, skippingComplete: Bool = false) throws(HookError) -> [String] {
         var warnings: [String] = []
         for target in relabels {
+            if skippingComplete && relabeler.isComplete(source: target.source, label: target.label) { continue }
             do {
                 warnings += try relabeler.relabel(source: target.source, label: target.label)
             } catch let error as HookError {

@@ -62,11 +62,7 @@ public enum Planner {
 
         let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
         let resolvedRoot = rootPath.flatMap { Paths.absolute($0, base: settings.baseDirectory) }
-        var sandbox: String?
-        for name in ContainerKey.sandboxAnnotations where sandbox == nil {
-            if let id = try oci({ () throws(OCIError) in try config.annotation(name) }), !id.isEmpty { sandbox = id }
-        }
-        let key = ContainerKey.derive(sandboxID: sandbox, rootPath: resolvedRoot)
+        let key = try ContainerKey.derive(from: config, base: settings.baseDirectory)
 
         var labels = try makeLabels(
             process: oci { () throws(OCIError) in try config.processLabel() },
@@ -164,16 +160,13 @@ public enum Planner {
             range = level
             try claim(level, key: key, allocator: allocator)
         } else {
-            guard let key else {
-                throw HookError(.badInput, "cannot identify the container for a reservation: no root.path and no pod sandbox id annotation")
-            }
             let level: MCSLevel
             do {
                 level = try allocator.level(for: key, range: policy.categoryRange)
             } catch let error as HookError {
                 throw error
             } catch {
-                throw HookError(.reservation, "reserve a level for \(key): \(error)")
+                throw HookError(.reservation, "reserve a level for \(key?.description ?? "the container"): \(error)")
             }
             out.reserved = level
             range = level.description
@@ -247,5 +240,17 @@ extension ContainerKey {
         if let sandboxID { return ContainerKey(key: "sandbox:\(sandboxID)", rootPath: rootPath) }
         if let rootPath { return ContainerKey(key: "root:\(rootPath)", rootPath: rootPath) }
         return nil
+    }
+
+    /// The key of a config, the same in precreate and at every runtime
+    /// stage: relative root paths are taken against `base` (the bundle),
+    /// and an empty sandbox id annotation counts as none.
+    static func derive(from config: OCIConfig, base: String?) throws(HookError) -> ContainerKey? {
+        let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
+        var sandbox: String?
+        for name in sandboxAnnotations where sandbox == nil {
+            if let id = try oci({ () throws(OCIError) in try config.annotation(name) }), !id.isEmpty { sandbox = id }
+        }
+        return derive(sandboxID: sandbox, rootPath: rootPath.flatMap { Paths.absolute($0, base: base) })
     }
 }

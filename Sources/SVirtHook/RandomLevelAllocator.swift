@@ -23,7 +23,7 @@ public struct RandomLevelAllocator: LevelAllocator, Sendable {
         public let description: String
     }
 
-    public func level(for key: ContainerKey, range: CategoryRange) throws -> MCSLevel {
+    public func level(for key: ContainerKey?, range: CategoryRange) throws -> MCSLevel {
         let reservedPair = range.contains(1022) && range.contains(1023) ? 1 : 0
         guard LevelDraw.pairCount(in: range) - reservedPair > 0 else {
             throw Exhausted(description: "category range \(range) holds no two-category level to hand out")

@@ -14,7 +14,12 @@ public struct TreeRelabeler: MountRelabeler {
         do {
             return try relabeler.relabel(source, to: label).warnings
         } catch {
-            throw HookError(.relabel, "relabel \(source): \(error)")
+            // The error names the path and the call already.
+            throw HookError(.relabel, error.description)
         }
+    }
+
+    public func isComplete(source: String, label: String) -> Bool {
+        relabeler.isComplete(source, label: label)
     }
 }

@@ -18,7 +18,10 @@ public struct StoreAllocator: LevelAllocator {
         self.inUse = inUse
     }
 
-    public func level(for key: ContainerKey, range: CategoryRange) throws -> MCSLevel {
+    public func level(for key: ContainerKey?, range: CategoryRange) throws -> MCSLevel {
+        guard let key else {
+            throw HookError(.badInput, "cannot identify the container for a reservation: no root.path and no pod sandbox id annotation (or use --no-reserve)")
+        }
         do {
             return try store.reserve(key: key.key, rootPath: key.rootPath, range: range, inUse: inUse())
         } catch {
@@ -48,9 +51,7 @@ public struct StoreRelease: ReservationRelease {
     }
 
     public func containerStopped(_ key: ContainerKey) throws -> String? {
-        guard key.key.hasPrefix("root:"), let root = key.rootPath else { return nil }
-        var st = stat()
-        guard lstat(root, &st) != 0, errno == ENOENT else { return nil }
+        guard key.key.hasPrefix("root:"), let root = key.rootPath, !ReservationStore.rootExists(root) else { return nil }
         do {
             let levels = try store.release(key: key.key)
             guard !levels.isEmpty else { return nil }

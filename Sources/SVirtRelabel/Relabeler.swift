@@ -52,8 +52,9 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 /// - The source is resolved once (symlinks and `..`), checked against the
 ///   system paths, opened without following anything, and checked to still
 ///   be that path. From then on every lookup is one name inside a directory
-///   we hold open (openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV|
-///   RESOLVE_BENEATH for directories, *xattrat with AT_SYMLINK_NOFOLLOW for
+///   we hold open (openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV for
+///   directories, each opened by a single name so there is nothing to be
+///   beneath; *xattrat with AT_SYMLINK_NOFOLLOW for
 ///   everything else), so no rename or swap can move the walk outside.
 /// - Symlinks are labeled themselves, never followed.
 /// - Mount points inside the tree are neither entered nor labeled (warning):
@@ -139,6 +140,21 @@ public struct Relabeler: Sendable {
         case .failure(let error): throw error
         }
         return report
+    }
+
+    /// Whether a relabel of `path` to `label` has completed before: the root
+    /// is labeled last, only after everything below it, so a root carrying
+    /// the label marks a finished walk. Runtime stages use this to skip a
+    /// tree that precreate (or `--bundle`) labeled moments earlier. Reading
+    /// a label changes nothing, so resolving by path is safe here.
+    public func isComplete(_ path: String, label: String) -> Bool {
+        guard let raw = realpath(path, nil) else { return false }
+        defer { free(raw) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = buffer.withUnsafeMutableBytes { out in
+            XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: UnsafeRawPointer(raw)), out)
+        }
+        return n >= 0 && FileLabel(label).matches(Array(buffer[0..<n]))
     }
 
     /// Only a tree not finished before (its root lacks the label) on a file

@@ -150,7 +150,9 @@ enum AdminCommand {
             }
             // As the hook does: running processes' levels count as taken,
             // but only when SELinux is on (otherwise there are none).
-            let inUse = access("/sys/fs/selinux/enforce", F_OK) == 0 ? RunningLevels.scan() : []
+            // As the hook decides: levels of running processes count only
+            // where SELinux labels processes at all.
+            let inUse = HostPolicy.isEnabled() ? RunningLevels.scan() : []
             level = try store.reserve(key: key, rootPath: root, range: range, inUse: inUse)
         }
         if json {

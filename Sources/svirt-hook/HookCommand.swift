@@ -60,7 +60,8 @@ enum HookCommand {
           Input is limited to 16 MiB and 128 levels of nesting.
 
         exit codes: 0 ok, 2 usage, 3 bad input, 4 bad label, 5 policy,
-          6 reservation, 7 relabel, 8 io, 9 unlabeled (--require-label)
+          6 reservation, 7 relabel, 8 io, 9 unlabeled (--require-label),
+          10 runtime exec (svirt-runc: the real runtime could not be run)
 
         """
 

@@ -6,13 +6,13 @@ import SVirtSELinux
 /// Hands out a fixed level and records what it was asked.
 final class RecordingAllocator: LevelAllocator, @unchecked Sendable {
     var next: MCSLevel
-    var requests: [(key: ContainerKey, range: CategoryRange)] = []
+    var requests: [(key: ContainerKey?, range: CategoryRange)] = []
     var claims: [(level: MCSLevel, key: ContainerKey)] = []
     var failure: Error?
 
     init(next: MCSLevel = MCSLevel("s0:c7,c42")!) { self.next = next }
 
-    func level(for key: ContainerKey, range: CategoryRange) throws -> MCSLevel {
+    func level(for key: ContainerKey?, range: CategoryRange) throws -> MCSLevel {
         if let failure { throw failure }
         requests.append((key, range))
         return next
@@ -27,10 +27,15 @@ final class RecordingAllocator: LevelAllocator, @unchecked Sendable {
 final class RecordingRelabeler: MountRelabeler, @unchecked Sendable {
     var calls: [(source: String, label: String)] = []
     var failure: Error?
+    /// Sources reported as completely labeled already.
+    var complete: Set<String> = []
     func relabel(source: String, label: String) throws -> [String] {
         if let failure { throw failure }
         calls.append((source, label))
         return []
+    }
+    func isComplete(source: String, label: String) -> Bool {
+        complete.contains(source)
     }
 }
 

@@ -82,7 +82,7 @@ struct HookRunTests {
         let result = try HookRun.run(input: nil, options: options { $0.bundle = "/b"; $0.selinux = .on }, environment: envA)
         #expect(result.output == nil)
         #expect(result.rewrite?.path == "/b/config.json")
-        #expect(a.requests.map(\.key.key) == ["root:/b/rootfs"])
+        #expect(a.requests.map(\.key?.key) == ["root:/b/rootfs"])
         let written = try OCIConfig(JSON.parse(try #require(result.rewrite?.bytes)))
         #expect(try written.processLabel() == "system_u:system_r:container_t:s0:c7,c42")
     }

@@ -136,13 +136,23 @@ struct LabelTests {
         let a = RecordingAllocator()
         _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.kubernetes.cri-o.SandboxID":"pod1"}}"#, allocator: a)
         _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r2"},"annotations":{"io.kubernetes.cri.sandbox-id":"pod2"}}"#, allocator: a)
-        #expect(a.requests.map(\.key.key) == ["sandbox:pod1", "sandbox:pod2"])
-        #expect(a.requests.map(\.key.rootPath) == ["/r", "/r2"])
+        #expect(a.requests.map(\.key?.key) == ["sandbox:pod1", "sandbox:pod2"])
+        #expect(a.requests.map(\.key?.rootPath) == ["/r", "/r2"])
     }
 
-    @Test("a relative root path without a base directory gives no identity: bad input")
-    func noIdentity() {
-        #expect(code { _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"}}"#, settings: HookSettings()) } == .badInput)
+    @Test("an empty sandbox id annotation counts as none: the root path keys the reservation")
+    func emptySandboxKey() throws {
+        let a = RecordingAllocator()
+        _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.kubernetes.cri.sandbox-id":""}}"#, allocator: a)
+        #expect(a.requests.map(\.key?.key) == ["root:/r"])
+    }
+
+    @Test("a relative root path without a base directory gives the allocator no identity")
+    func noIdentity() throws {
+        let a = RecordingAllocator()
+        _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"}}"#, settings: HookSettings(), allocator: a)
+        #expect(a.requests.count == 1)
+        #expect(a.requests.first?.key == nil)
     }
 
     @Test("allocator failures become reservation errors")

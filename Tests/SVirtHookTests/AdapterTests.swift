@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import SVirtAllocation
+import SVirtSELinux
+@testable import SVirtHook
+
+@Suite("Allocators without a container identity")
+struct AnonymousContainerTests {
+    @Test("the reservation store refuses a container it cannot identify, as bad input")
+    func storeRefuses() throws {
+        let dir = NSTemporaryDirectory() + "svirt-anon-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let allocator = StoreAllocator(store: try ReservationStore(directory: dir), inUse: { [] })
+        #expect(code { _ = try allocator.level(for: nil, range: .full) } == .badInput)
+    }
+
+    @Test("--no-reserve's random allocator needs no identity")
+    func randomAccepts() throws {
+        let level = try RandomLevelAllocator().level(for: nil, range: .full)
+        #expect(level.categories.count == 2)
+    }
+}
+
+@Suite("Runtime stages skip trees already labeled to the end")
+struct CompletedRelabelTests {
+    static let config = #"{"ociVersion":"1","process":{"selinuxLabel":"u:r:t:s0:c1,c2"},"root":{"path":"/r"},"linux":{"mountLabel":"u:object_r:f:s0:c1,c2"},"annotations":{"io.svirt.relabel":"/d:Z,/e:Z"},"mounts":[{"destination":"/d","type":"bind","source":"/done"},{"destination":"/e","type":"bind","source":"/todo"}]}"#
+
+    @Test("at createRuntime only the tree whose root lacks the label is walked")
+    func runtimeStageSkipsComplete() throws {
+        let r = RecordingRelabeler()
+        r.complete = ["/done"]
+        let env = environment(relabeler: r, files: ["/b/config.json": Self.config])
+        let state = #"{"ociVersion":"1.0.2","id":"c1","status":"creating","bundle":"/b"}"#
+        _ = try HookRun.run(input: Array(state.utf8), options: HookOptions(), environment: env)
+        #expect(r.calls.map(\.source) == ["/todo"])
+    }
+
+    @Test("precreate walks every requested tree, labeled or not, to catch files changed since")
+    func precreateWalksAll() throws {
+        let r = RecordingRelabeler()
+        r.complete = ["/done"]
+        let env = environment(relabeler: r)
+        _ = try HookRun.run(input: Array(Self.config.utf8), options: HookOptions(), environment: env)
+        #expect(r.calls.map(\.source) == ["/done", "/todo"])
+    }
+}
