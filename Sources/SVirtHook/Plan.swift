@@ -34,6 +34,9 @@ public struct Plan: Sendable {
     /// Identity used for reservations, when one was needed and derivable.
     public var key: ContainerKey?
     public var relabels: [RelabelTarget]
+    /// The container opted in to trusting a tree whose root has its label
+    /// (`io.svirt.relabel-skip-labeled`), at every stage.
+    public var skipLabeled = false
 
     /// Relabels every target in order and returns the relabeler's warnings.
     /// A failure stops at that target with exit code `relabel`: the hook
@@ -44,7 +47,7 @@ public struct Plan: Sendable {
     public func apply(relabeler: any MountRelabeler, skippingComplete: Bool = false) throws(HookError) -> [String] {
         var warnings: [String] = []
         for target in relabels {
-            if skippingComplete && relabeler.isComplete(source: target.source, label: target.label) { continue }
+            if (skippingComplete || skipLabeled) && relabeler.isComplete(source: target.source, label: target.label) { continue }
             do {
                 warnings += try relabeler.relabel(source: target.source, label: target.label)
             } catch let error as HookError {

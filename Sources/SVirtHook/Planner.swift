@@ -121,7 +121,8 @@ public enum Planner {
         }
 
         return Plan(config: config, configChanged: changed, disabled: false, processLabel: labels.process,
-                    mountLabel: labels.mount, reservedLevel: labels.reserved, key: key, relabels: targets)
+                    mountLabel: labels.mount, reservedLevel: labels.reserved, key: key, relabels: targets,
+                    skipLabeled: request.skipLabeled)
     }
 
     struct Labels {

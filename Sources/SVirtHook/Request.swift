@@ -37,14 +37,21 @@ public struct Request: Sendable, Equatable {
     public static let labelAnnotation = "io.svirt.label"
     public static let podmanLabelAnnotation = "io.podman.annotations.label"
     public static let relabelAnnotation = "io.svirt.relabel"
+    /// Opt-in: trust a tree whose root already carries its label (a
+    /// finished earlier walk) instead of checking every entry. CRI-O's
+    /// annotation for the same trade-off is honored too.
+    public static let skipLabeledAnnotation = "io.svirt.relabel-skip-labeled"
+    public static let crioSkipLabeledAnnotation = "io.kubernetes.cri-o.TrySkipVolumeSELinuxLabel"
 
     public var options: LabelOptions
     /// `io.svirt.relabel` entries: destination in the container (normalized;
     /// `/` is the root file system) and mode, in order.
     public var relabels: [(destination: String, mode: RelabelMode)]
+    /// `io.svirt.relabel-skip-labeled=true`: skip trees whose root has the label.
+    public var skipLabeled = false
 
     public static func == (a: Request, b: Request) -> Bool {
-        a.options == b.options && a.relabels.elementsEqual(b.relabels, by: { $0 == $1 })
+        a.options == b.options && a.relabels.elementsEqual(b.relabels, by: { $0 == $1 }) && a.skipLabeled == b.skipLabeled
     }
 
     /// Reads the annotations. Podman's label annotation is read first and
@@ -64,8 +71,18 @@ public struct Request: Sendable, Equatable {
         if let text = last(Self.relabelAnnotation) {
             relabels = try Self.parseRelabels(text)
         }
+        var skip = false
+        for key in [Self.crioSkipLabeledAnnotation, Self.skipLabeledAnnotation] {
+            guard let text = last(key) else { continue }
+            switch text {
+            case "true": skip = true
+            case "false": skip = false
+            default: throw HookError(.badInput, "annotation \(key): \"\(text)\" is not true or false")
+            }
+        }
         self.options = options
         self.relabels = relabels
+        self.skipLabeled = skip
     }
 
     /// `DEST:z,DEST:Z,/:Z`. Destinations are absolute container paths; the

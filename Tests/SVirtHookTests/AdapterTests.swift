@@ -44,3 +44,30 @@ struct CompletedRelabelTests {
         #expect(r.calls.map(\.source) == ["/done", "/todo"])
     }
 }
+
+@Suite("Opt-in: trust a tree whose root carries its label")
+struct SkipLabeledTests {
+    static func config(_ annotation: String) -> String {
+        #"{"ociVersion":"1","process":{"selinuxLabel":"u:r:t:s0:c1,c2"},"root":{"path":"/r"},"linux":{"mountLabel":"u:object_r:f:s0:c1,c2"},"annotations":{"io.svirt.relabel":"/d:Z,/e:Z"\#(annotation)},"mounts":[{"destination":"/d","type":"bind","source":"/done"},{"destination":"/e","type":"bind","source":"/todo"}]}"#
+    }
+
+    @Test("io.svirt.relabel-skip-labeled=true and CRI-O's TrySkipVolumeSELinuxLabel skip labeled trees at precreate",
+          arguments: [#","io.svirt.relabel-skip-labeled":"true""#, #","io.kubernetes.cri-o.TrySkipVolumeSELinuxLabel":"true""#])
+    func optIn(_ annotation: String) throws {
+        let r = RecordingRelabeler()
+        r.complete = ["/done"]
+        _ = try HookRun.run(input: Array(Self.config(annotation).utf8), options: HookOptions(), environment: environment(relabeler: r))
+        #expect(r.calls.map(\.source) == ["/todo"])
+    }
+
+    @Test("svirt's own annotation overrides CRI-O's, and a value other than true/false is bad input")
+    func precedenceAndErrors() throws {
+        let r = RecordingRelabeler()
+        r.complete = ["/done"]
+        let both = #","io.kubernetes.cri-o.TrySkipVolumeSELinuxLabel":"true","io.svirt.relabel-skip-labeled":"false""#
+        _ = try HookRun.run(input: Array(Self.config(both).utf8), options: HookOptions(), environment: environment(relabeler: r))
+        #expect(r.calls.map(\.source) == ["/done", "/todo"])
+        let bad = #","io.svirt.relabel-skip-labeled":"yes""#
+        #expect(code { _ = try HookRun.run(input: Array(Self.config(bad).utf8), options: HookOptions(), environment: environment()) } == .badInput)
+    }
+}
