@@ -20,6 +20,11 @@ SVIRTHOOKSDIR ?= $(DATADIR)/svirt-hook/hooks.d
 # The directory podman and CRI-O both read by default: standard stages only.
 OCIHOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CONTAINERSCONFDIR ?= /etc/containers/containers.conf.d
+# The hourly `svirt-hook gc` timer (installed, not enabled).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# Flags for that gc, e.g. GC_FLAGS='--state-dir /run/svirt-hook' when
+# HOOK_FLAGS moves the store.
+GC_FLAGS    ?=
 # Extra hook flags written into every hooks.d registration, e.g.
 # HOOK_FLAGS='--state-dir /run/svirt-hook'.
 HOOK_FLAGS  ?=
@@ -85,7 +90,8 @@ HOOK_ARGS_JSON = $(foreach f,$(HOOK_FLAGS),, "$(f)")
 
 define render
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SVIRTHOOKSDIR@|$(SVIRTHOOKSDIR)|g' \
-	    -e 's|@OCIHOOKSDIR@|$(OCIHOOKSDIR)|g' -e 's|@HOOK_ARGS@|$(HOOK_ARGS_JSON)|g' $(1) > $(2)
+	    -e 's|@OCIHOOKSDIR@|$(OCIHOOKSDIR)|g' -e 's|@HOOK_ARGS@|$(HOOK_ARGS_JSON)|g' \
+	    -e 's|@GC_ARGS@|$(if $(GC_FLAGS), $(GC_FLAGS))|g' $(1) > $(2)
 endef
 
 install: release
@@ -93,7 +99,7 @@ install: release
 
 install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
-	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR)
+	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 $(BUILT) $(DESTDIR)$(BINDIR)/svirt-hook
 	ln -sf svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc
 	install -m 0644 man/svirt-hook.1 $(DESTDIR)$(MANDIR)/man1/svirt-hook.1
@@ -102,8 +108,10 @@ install-files:
 	$(call render,hooks.d/svirt-hook-createruntime.json.in,$(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-createruntime.json)
 	$(call render,hooks.d/svirt-hook-poststop.json.in,$(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json)
 	$(call render,hooks.d/50-svirt-hook.conf.in,$(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf)
+	$(call render,systemd/svirt-hook-gc.service.in,$(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service)
+	install -m 0644 systemd/svirt-hook-gc.timer $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer
 	chmod 0644 $(DESTDIR)$(SVIRTHOOKSDIR)/*.json $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-*.json \
-	           $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf
+	           $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc \
@@ -111,7 +119,8 @@ uninstall:
 	      $(DESTDIR)$(SVIRTHOOKSDIR)/50-svirt-hook-precreate.json \
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-createruntime.json \
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json \
-	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf
+	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer
 	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
 
 bench: build
