@@ -43,7 +43,8 @@ public enum Planner {
         for (destination, relabelMode) in request.relabels {
             if destination == "/" { rootMode = relabelMode; continue }
             // The last mount at a destination is the one the container sees.
-            guard let mount = mounts.last(where: { Paths.normalize($0.destination) == destination }) else {
+            // Byte comparison: canonically equivalent spellings are different paths to the kernel.
+            guard let mount = mounts.last(where: { Paths.normalize($0.destination).utf8.elementsEqual(destination.utf8) }) else {
                 throw HookError(.badInput, "annotation \(Request.relabelAnnotation): no mount at \(destination)")
             }
             if let previous = wanted[mount.index], previous != relabelMode {

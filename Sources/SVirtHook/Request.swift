@@ -59,7 +59,7 @@ public struct Request: Sendable, Equatable {
     public init(annotations: [(key: String, value: String)]) throws(HookError) {
         var options = LabelOptions()
         var relabels: [(String, RelabelMode)] = []
-        func last(_ key: String) -> String? { annotations.last(where: { $0.key == key })?.value }
+        func last(_ key: String) -> String? { annotations.last(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value }
         for key in [Self.podmanLabelAnnotation, Self.labelAnnotation] {
             guard let text = last(key) else { continue }
             let parsed: LabelOptions

@@ -16,8 +16,11 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// An object's members in source order. Lookups return the last member
-/// with a key, as Go's encoding/json (runc, podman) resolves duplicates, so
-/// the hook reads the same value the runtime will.
+/// with a key, as Go's encoding/json (runc, podman) resolves duplicate
+/// scalars, so the hook reads the same value the runtime will. Keys match
+/// byte for byte: Swift's `==` on strings treats canonically equivalent
+/// spellings (é as one code point or as e + accent) as equal, a runtime
+/// does not.
 public struct JSONObject: Equatable, Sendable {
     public var members: [(key: String, value: JSONValue)]
 
@@ -38,14 +41,14 @@ public struct JSONObject: Equatable, Sendable {
     /// with that key.
     public subscript(key: String) -> JSONValue? {
         get {
-            members.last(where: { $0.key == key })?.value
+            members.last(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value
         }
         set {
             guard let newValue else {
-                members.removeAll { $0.key == key }
+                members.removeAll { $0.key.utf8.elementsEqual(key.utf8) }
                 return
             }
-            if let index = members.lastIndex(where: { $0.key == key }) {
+            if let index = members.lastIndex(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
                 members[index].value = newValue
             } else {
                 members.append((key, newValue))

@@ -13,7 +13,29 @@ public struct OCIConfig: Equatable, Sendable {
         guard case .object(let object) = value else {
             throw OCIError("config: expected object, found \(value.kindName)")
         }
+        try Self.refuseAmbiguousDuplicates(object)
         document = object
+    }
+
+    /// Go's encoding/json (runc, podman) merges a duplicated object member
+    /// into one struct or map, where this view would read only the last
+    /// one: `"process":{"selinuxLabel":…},"process":{"args":…}` is one
+    /// labeled process to the runtime. Rather than model that merge, a
+    /// config duplicating a member the hook reads or writes is refused.
+    static func refuseAmbiguousDuplicates(_ object: JSONObject) throws(OCIError) {
+        let touched: [(parent: String, children: [String])] = [
+            ("process", ["selinuxLabel"]), ("linux", ["mountLabel"]), ("root", ["path"]),
+            ("annotations", []), ("mounts", []),
+        ]
+        for (parent, children) in touched {
+            let count = object.members.count { $0.key.utf8.elementsEqual(parent.utf8) }
+            if count > 1 { throw OCIError("config: member \"\(parent)\" appears \(count) times") }
+            guard case .object(let inner)? = object[parent] else { continue }
+            for child in children {
+                let count = inner.members.count { $0.key.utf8.elementsEqual(child.utf8) }
+                if count > 1 { throw OCIError("config: member \"\(parent).\(child)\" appears \(count) times") }
+            }
+        }
     }
 
     public var json: JSONValue { .object(document) }
@@ -70,7 +92,7 @@ public struct OCIConfig: Equatable, Sendable {
 
     /// The annotation `key` (the last one, as Go reads duplicates).
     public func annotation(_ key: String) throws(OCIError) -> String? {
-        try annotations().last(where: { $0.key == key })?.value
+        try annotations().last(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value
     }
 
     /// `root.path`.

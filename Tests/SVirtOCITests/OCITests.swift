@@ -109,3 +109,39 @@ struct ConfigTests {
         #expect(throws: OCIError.self) { try c.setProcessLabel("u:r:t:s0") }
     }
 }
+
+@Suite("OCIConfig refuses members Go would merge")
+struct DuplicateMemberTests {
+    @Test("a duplicated member the hook reads is bad input, naming it",
+          arguments: [
+            (#"{"ociVersion":"1","process":{"selinuxLabel":"a:b:c:s0"},"process":{"args":["sh"]}}"#, "process"),
+            (#"{"ociVersion":"1","process":{},"annotations":{"io.svirt.label":"disable"},"annotations":{"x":"y"}}"#, "annotations"),
+            (#"{"ociVersion":"1","process":{"selinuxLabel":"a:b:c:s0","selinuxLabel":"d:e:f:s0"}}"#, "process.selinuxLabel"),
+            (#"{"ociVersion":"1","root":{"path":"/a","path":"/b"}}"#, "root.path"),
+          ])
+    func refused(_ text: String, _ member: String) throws {
+        let value = try JSON.parse(Array(text.utf8))
+        let error = #expect(throws: OCIError.self) { try OCIConfig(value) }
+        #expect(error?.description.contains("\"\(member)\"") == true, "\(String(describing: error))")
+    }
+
+    @Test("duplicates elsewhere are kept as they are (the runtime resolves them)")
+    func othersKept() throws {
+        let text = #"{"ociVersion":"1","process":{"args":["a"],"args":["b"]},"hostname":"x","hostname":"y"}"#
+        let config = try OCIConfig(try JSON.parse(Array(text.utf8)))
+        #expect(String(decoding: JSON.serialize(config.json), as: UTF8.self) == text)
+    }
+}
+
+@Suite("Keys match byte for byte")
+struct ByteExactKeyTests {
+    @Test("an annotation key spelled with a decomposed é does not match the precomposed one")
+    func canonicalEquivalentKeysDiffer() throws {
+        let composed = "io.caf\u{E9}", decomposed = "io.cafe\u{301}"
+        #expect(composed == decomposed) // Swift's String == would confuse them
+        let text = "{\"ociVersion\":\"1\",\"process\":{},\"annotations\":{\"\(decomposed)\":\"v\"}}"
+        let config = try OCIConfig(try JSON.parse(Array(text.utf8)))
+        #expect(try config.annotation(composed) == nil)
+        #expect(try config.annotation(decomposed) == "v")
+    }
+}
