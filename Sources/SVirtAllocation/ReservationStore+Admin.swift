@@ -250,7 +250,8 @@ extension ReservationStore {
     }
 
     /// `tmp/<pid>.<random>` of dead processes, and record temporaries
-    /// (`keys/.<name>.svirt-<pid>`) of dead processes.
+    /// (`Files.replaceAtomically`'s `keys/.<name>.svirt-<pid>-<random>`) of
+    /// dead processes.
     private func removeDeadTemporaries(_ events: inout [GarbageEvent]) throws(ReservationError) {
         let temporaries: [String]
         do { temporaries = try StoreSystem.entries(tmpPath) } catch { throw .io(error) }
@@ -265,8 +266,7 @@ extension ReservationStore {
         let keyNames: [String]
         do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where name.hasPrefix(".") {
-            guard let digits = name.split(separator: "-").last, name.dropLast(digits.count).hasSuffix(".svirt-"),
-                  let pid = Int32(digits), !StoreSystem.processExists(pid) else { continue }
+            guard let pid = Files.temporaryOwner(name), !StoreSystem.processExists(pid) else { continue }
             if unlink("\(keysPath)/\(name)") == 0 {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: "\(keysPath)/\(name)"))
             }

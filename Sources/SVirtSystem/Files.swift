@@ -71,6 +71,18 @@ public enum Files {
         return String(cString: resolved)
     }
 
+    /// The pid that made a temporary of `replaceAtomically` named `name`
+    /// (`.NAME.svirt-PID-RANDOM`), so a cleaner can remove those of dead
+    /// processes; nil for any other name.
+    public static func temporaryOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix(".") else { return nil }
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[parts.count - 3].hasSuffix(".svirt"),
+              !parts[parts.count - 1].isEmpty, parts[parts.count - 1].allSatisfy(\.isHexDigit),
+              let pid = pid_t(parts[parts.count - 2]), pid > 0 else { return nil }
+        return pid
+    }
+
     /// A new file `.NAME.svirt-PID-RANDOM` beside the target. The random
     /// part keeps a leftover of a killed run from blocking every later
     /// rewrite once its pid is reused (pid namespaces reuse them quickly).

@@ -191,7 +191,7 @@ struct ReservationStoreTests {
         // Killed before the rename, and while writing a record (pid 4194305 > pid_max).
         try dir.mkdir("tmp/4194305.00ff")
         try dir.write("tmp/4194305.00ff/x", "")
-        try dir.write("keys/.x.svirt-4194305", "half")
+        try dir.write("keys/.x.svirt-4194305-1f2e", "half")
         // A lock file of a reservation that died before its record.
         try dir.write("keys/empty", "")
         // A temporary of a live process (ours) is not touched.

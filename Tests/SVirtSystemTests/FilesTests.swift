@@ -102,3 +102,14 @@ struct FilesTests {
         }
     }
 }
+
+@Suite("Files.temporaryOwner")
+struct TemporaryOwnerTests {
+    @Test("parses the pid of replaceAtomically's temporaries, and nothing else",
+          arguments: [(".config.json.svirt-123-9af", Optional<pid_t>(123)), (".a-b.svirt-7-0", 7),
+                      ("config.json", nil), (".x.svirt-12", nil), (".x.svirt-abc-1f", nil),
+                      (".x.svirt-12-", nil), (".x.svirt-12-zz", nil), (".x.other-12-1f", nil)])
+    func parse(_ name: String, _ pid: pid_t?) {
+        #expect(Files.temporaryOwner(name) == pid)
+    }
+}
