@@ -15,8 +15,11 @@ public struct RuntimeInvocation: Equatable, Sendable {
     /// The subcommand (`create`, `run`, `start`, ...), or nil when there is
     /// none (`runc --version`, `runc` alone).
     public var command: String?
-    /// The `--bundle`/`-b` value of `create`/`run`, when given.
+    /// The `--bundle`/`-b` value of `create`/`run`/`restore`, when given.
     public var bundle: String?
+    /// crun's `--config`/`-f` value (the file it builds the container from
+    /// instead of BUNDLE/config.json), when given.
+    public var configFile: String?
     /// The container id of `create`/`run` (first positional word), if any.
     public var containerID: String?
     /// `create --help` and the like print usage and touch nothing.
@@ -27,19 +30,21 @@ public struct RuntimeInvocation: Equatable, Sendable {
     public var logFormat: String?
 
     public init(
-        command: String?, bundle: String? = nil, containerID: String? = nil, asksForHelp: Bool = false,
-        logPath: String? = nil, logFormat: String? = nil
+        command: String?, bundle: String? = nil, configFile: String? = nil, containerID: String? = nil,
+        asksForHelp: Bool = false, logPath: String? = nil, logFormat: String? = nil
     ) {
         self.command = command
         self.bundle = bundle
+        self.configFile = configFile
         self.containerID = containerID
         self.asksForHelp = asksForHelp
         self.logPath = logPath
         self.logFormat = logFormat
     }
 
-    /// The commands that read the bundle's config.json to build a container.
-    public static let creatingCommands: Set<String> = ["create", "run"]
+    /// The commands that read the bundle's config.json to build a container
+    /// (`restore` builds it from the bundle, then restores the checkpoint).
+    public static let creatingCommands: Set<String> = ["create", "run", "restore"]
 
     /// runc 1.1 global flags that take a value, plus crun's extra ones, so
     /// the same parse works for either real runtime.
@@ -48,9 +53,11 @@ public struct RuntimeInvocation: Equatable, Sendable {
         "cgroup-manager", "log-level",
     ]
 
-    /// Flags of `create` and `run` that take a value (runc 1.1, crun 1.8).
+    /// Flags of `create`, `run` and `restore` that take a value (runc 1.1,
+    /// crun 1.8), so their values are not taken for the container id.
     public static let valuedCommandFlags: Set<String> = [
-        "bundle", "b", "console-socket", "pid-file", "preserve-fds",
+        "bundle", "b", "config", "f", "console-socket", "pid-file", "preserve-fds",
+        "image-path", "work-path", "manage-cgroups-mode", "empty-ns", "lsm-profile", "lsm-mount-context",
     ]
 
     /// True when the bundle must be labeled before the runtime sees it.
@@ -60,8 +67,12 @@ public struct RuntimeInvocation: Equatable, Sendable {
     }
 
     /// The directory whose config.json the runtime will read: the bundle
-    /// flag's value, else the working directory (as runc defaults).
-    public var bundleDirectory: String { bundle ?? "." }
+    /// flag's value, else the working directory (as runc defaults; runc also
+    /// reads an empty `--bundle=` as the working directory).
+    public var bundleDirectory: String {
+        guard let bundle, !bundle.isEmpty else { return "." }
+        return bundle
+    }
 
     public static func parse(_ arguments: [String]) -> RuntimeInvocation {
         var index = 0
@@ -103,12 +114,17 @@ public struct RuntimeInvocation: Equatable, Sendable {
             switch flag.name {
             case "h", "help":
                 invocation.asksForHelp = true
-            case "b", "bundle":
-                if let value = flag.inlineValue {
-                    invocation.bundle = value
-                } else if index < arguments.count {
-                    invocation.bundle = arguments[index]
+            case "b", "bundle", "f", "config":
+                var value = flag.inlineValue
+                if value == nil && index < arguments.count {
+                    value = arguments[index]
                     index += 1
+                }
+                guard let value else { break }
+                if flag.name == "b" || flag.name == "bundle" {
+                    invocation.bundle = value
+                } else {
+                    invocation.configFile = value
                 }
             default:
                 if flag.inlineValue == nil && valuedCommandFlags.contains(flag.name) { index += 1 }
