@@ -108,6 +108,33 @@ struct RuntimeInvocationTests {
         #expect(RuntimeInvocation.parse(["create", "--config=", "c1"]).configFile == "")
     }
 
+    @Test("crun's getopt spellings of bundle and config are read: attached, clustered after -d, abbreviated")
+    func crunGetoptSpellings() {
+        for (args, bundle, config) in [
+            (["create", "-falt.json", "c1"], nil, "alt.json"),
+            (["run", "-dfalt.json", "c1"], nil, "alt.json"),
+            (["run", "-df", "alt.json", "c1"], nil, "alt.json"),
+            (["create", "--conf=alt.json", "c1"], nil, "alt.json"),
+            (["create", "--confi", "alt.json", "c1"], nil, "alt.json"),
+            (["create", "-b/x", "c1"], "/x", nil),
+            (["run", "-db", "/x", "c1"], "/x", nil),
+            (["create", "--bund", "/x", "c1"], "/x", nil),
+            (["create", "--b=/x", "c1"], "/x", nil),
+        ] as [([String], String?, String?)] {
+            let inv = RuntimeInvocation.parse(args)
+            #expect(inv.bundle == bundle, "\(args)")
+            #expect(inv.configFile == config, "\(args)")
+            #expect(inv.containerID == "c1", "\(args)")
+        }
+        // runc's own single-dash long names keep their runc meaning.
+        let runc = RuntimeInvocation.parse(["run", "-detach", "-bundle", "/a", "-console-socket", "/s", "c1"])
+        #expect(runc.bundle == "/a")
+        #expect(runc.configFile == nil)
+        #expect(runc.containerID == "c1")
+        #expect(RuntimeInvocation.parse(["restore", "-file-locks", "-bundle", "/a", "c1"]).configFile == nil)
+        #expect(RuntimeInvocation.parse(["create", "--con", "x", "c1"]).configFile == nil) // ambiguous for crun too
+    }
+
     @Test("an empty bundle value means the working directory, as runc reads it")
     func emptyBundle() {
         #expect(RuntimeInvocation.parse(["create", "--bundle=", "c1"]).bundleDirectory == ".")

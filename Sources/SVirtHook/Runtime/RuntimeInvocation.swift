@@ -60,6 +60,14 @@ public struct RuntimeInvocation: Equatable, Sendable {
         "image-path", "work-path", "manage-cgroups-mode", "empty-ns", "lsm-profile", "lsm-mount-context",
     ]
 
+    /// Boolean flags of runc's `create`, `run` and `restore`: Go also reads
+    /// them with one dash (`-file-locks`), which must not be read as crun's
+    /// `-f ile-locks`.
+    public static let booleanCommandFlags: Set<String> = [
+        "d", "detach", "keep", "no-pivot", "no-new-keyring", "no-subreaper", "tcp-established",
+        "ext-unix-sk", "shell-job", "file-locks", "auto-dedup", "lazy-pages", "h", "help",
+    ]
+
     /// True when the bundle must be labeled before the runtime sees it.
     public var createsContainer: Bool {
         guard let command else { return false }
@@ -107,7 +115,7 @@ public struct RuntimeInvocation: Equatable, Sendable {
             let word = arguments[index]
             index += 1
             if word == "--" { break }
-            guard let flag = Flag(word) else {
+            guard let flag = Flag(crunSpelling: word) ?? Flag(word) else {
                 if invocation.containerID == nil { invocation.containerID = word }
                 continue
             }
@@ -137,6 +145,42 @@ public struct RuntimeInvocation: Equatable, Sendable {
     struct Flag {
         let name: String
         let inlineValue: String?
+
+        init(name: String, inlineValue: String?) {
+            self.name = name
+            self.inlineValue = inlineValue
+        }
+
+        /// The bundle or config flag in a spelling only crun's getopt_long
+        /// accepts: an attached short value (`-bDIR`, `-fFILE`), a cluster
+        /// after `-d` (`-dfFILE`, `-db DIR`), or a long name cut to a unique
+        /// prefix (`--bund`, `--conf=FILE`). runc (Go's flag) rejects all
+        /// of these, so reading them crun's way never misreads a runc
+        /// command that would run, and a crun config is never missed.
+        init?(crunSpelling word: String) {
+            if word.hasPrefix("--") {
+                let body = word.dropFirst(2)
+                let name = body.prefix(while: { $0 != "=" })
+                let value = name.count < body.count ? String(body.dropFirst(name.count + 1)) : nil
+                if !name.isEmpty && name != "bundle" && "bundle".hasPrefix(name) {
+                    self.init(name: "bundle", inlineValue: value)
+                } else if name.count >= 4 && name != "config" && "config".hasPrefix(name) {
+                    self.init(name: "config", inlineValue: value)
+                } else {
+                    return nil
+                }
+                return
+            }
+            guard word.hasPrefix("-"), !word.contains("=") else { return nil }
+            let body = word.dropFirst()
+            let goName = String(body)
+            guard body.count > 1, !RuntimeInvocation.valuedCommandFlags.contains(goName),
+                  !RuntimeInvocation.booleanCommandFlags.contains(goName) else { return nil }
+            let rest = body.drop(while: { $0 == "d" })
+            guard let short = rest.first, short == "b" || short == "f" else { return nil }
+            let value = rest.dropFirst()
+            self.init(name: short == "b" ? "bundle" : "config", inlineValue: value.isEmpty ? nil : String(value))
+        }
 
         init?(_ word: String) {
             guard word.count > 1, word.hasPrefix("-") else { return nil }
