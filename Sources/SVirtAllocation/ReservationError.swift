@@ -14,7 +14,8 @@ public struct ReservationError: Error, Equatable, Sendable, CustomStringConverti
         case exhausted
         /// The key or level cannot be recorded (empty key, bad level text).
         case invalid
-        /// `release`/lookup of something the store does not hold.
+        /// `release`/lookup of something the store does not hold, or no
+        /// store at all where one was opened with `create: false`.
         case notFound
     }
 
