@@ -27,6 +27,13 @@ public struct ReservationError: Error, Equatable, Sendable, CustomStringConverti
         self.description = description
     }
 
+    /// The description without its "reservation store: " prefix, for
+    /// reports that already say where they come from.
+    var detail: String {
+        let prefix = "reservation store: "
+        return description.hasPrefix(prefix) ? String(description.dropFirst(prefix.count)) : description
+    }
+
     static func io(_ error: SystemError) -> ReservationError {
         ReservationError(.io(error), "reservation store: \(error) (errno \(error.errno.rawValue))")
     }

@@ -233,7 +233,7 @@ extension ReservationStore {
             let lock: KeyLock?
             do { lock = try lockKey(name, wait: false, create: false) } catch {
                 guard case .corrupt = error.kind else { throw error }
-                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.description))
+                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
                 continue
             }
             guard let lock else { continue }
@@ -241,7 +241,7 @@ extension ReservationStore {
             let record: KeyRecord?
             do { record = try readRecord(lock, name: name, expecting: nil) } catch {
                 guard case .corrupt = error.kind else { throw error }
-                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.description))
+                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
                 continue
             }
             guard var record else {

@@ -232,9 +232,7 @@ public struct ReservationStore: Sendable {
         } catch where error.kind == .corrupt(path: "\(keysPath)/\(name)") {
             let levels = try removeHolderFiles(name)
             _ = try releaseLocked(name: name, record: nil)
-            let prefix = "reservation store: "
-            let what = error.description.hasPrefix(prefix) ? String(error.description.dropFirst(prefix.count)) : error.description
-            return KeyRelease(levels: levels, corruptRecord: what)
+            return KeyRelease(levels: levels, corruptRecord: error.detail)
         }
         let levels = try releaseLocked(name: name, record: record)
         return KeyRelease(levels: levels.map(\.description), corruptRecord: nil)

@@ -300,6 +300,7 @@ struct ReservationStoreTests {
         #expect(rows.filter { $0.state == .held }.compactMap(\.key).sorted() == ["gone", "kept"])
         let events = try store.collectGarbage()
         #expect(events.filter { $0.kind == .corruptKept }.compactMap(\.key).sorted() == ["adir", "afifo", "alink"])
+        #expect(events.first { $0.key == "adir" }?.description == "kept corrupt entry key adir (corrupt entry \(dir.path)/state/keys/adir: a directory, not a record)")
         #expect(events.contains { $0.kind == .released && $0.level == gone.description })
         #expect(try dir.entries("keys") == ["adir", "afifo", "alink", "kept"])
         #expect(try dir.entries("levels") == [kept.description])
