@@ -173,7 +173,11 @@ enum HookCommand {
         }
         o.contextsFile = args.value("--contexts")
         o.bundle = args.value("--bundle").map { absolute($0) }
-        if let dir = args.value("--state-dir") { o.stateDirectory = dir }
+        if let dir = args.value("--state-dir") {
+            // gc and poststop judge recorded paths from anywhere: the store must not move with the cwd.
+            guard dir.hasPrefix("/") else { throw HookError(.usage, "--state-dir must be an absolute path, not \(dir)") }
+            o.stateDirectory = dir
+        }
         o.requireLabel = args.has("--require-label")
         o.noReserve = args.has("--no-reserve")
         return o

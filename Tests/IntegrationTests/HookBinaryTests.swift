@@ -158,4 +158,13 @@ struct BadInputTests {
         #expect(result.stderrLines.count == 1)
         #expect(result.stderr.contains("--frobnicate"))
     }
+
+    @Test("a relative --state-dir is a usage error 2: the store must not depend on the working directory")
+    func relativeStateDir() throws {
+        let result = try hook(["--selinux=on", "--state-dir", "state"], stdin: Data(Self.validConfig.utf8))
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderrLines.count == 1)
+        #expect(result.stderr.contains("absolute"))
+    }
 }
