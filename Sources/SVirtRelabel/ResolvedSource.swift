@@ -9,12 +9,17 @@ struct ResolvedSource {
     let path: String
     let fd: Int32
     let isDirectory: Bool
+    /// The mount holding it (every directory of the walk is on it).
+    let mount: MountIdentity.Root
 
     /// realpath(3), then the policy, then an open that refuses any symlink
     /// on the way (so the path cannot have changed into one since), then a
     /// check that the fd still names that path and is not a system path
     /// reached another way (a bind mount of /etc elsewhere has /etc's inode).
-    static func open(_ path: String, policy: SystemPathPolicy) throws(RelabelError) -> ResolvedSource {
+    /// A source whose mount cannot be identified is refused: the walk could
+    /// not tell mount points inside it from directories.
+    static func open(_ path: String, policy: SystemPathPolicy,
+                     calls: KernelCalls = KernelCalls()) throws(RelabelError) -> ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
         guard let raw = realpath(path, nil) else { throw .failed(path, "realpath", errno: errno) }
         let resolved = String(cString: raw)
@@ -22,7 +27,7 @@ struct ResolvedSource {
         if let why = policy.refusal(for: resolved) {
             throw .refused(resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))", why)
         }
-        var fd = Linux.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
+        var fd = calls.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoSymlinks | LinuxFlag.resolveNoMagicLinks)
         if fd < 0 && (errno == ENOSYS || errno == EPERM) {
             fd = Glibc.open(resolved, LinuxFlag.openPath | O_NOFOLLOW | O_CLOEXEC)
@@ -45,8 +50,13 @@ struct ResolvedSource {
                 throw .refused(resolved, "is the same file as \(system)")
             }
         }
+        guard let mountID = calls.mountID(fd) else {
+            throw .refused(resolved, "its mount cannot be identified (no mount ID from statx or /proc/self/fdinfo)")
+        }
         ok = true
-        return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
+        return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
+                              mount: MountIdentity.Root(devMajor: MountIdentity.major(st.st_dev),
+                                                        devMinor: MountIdentity.minor(st.st_dev), mountID: mountID))
     }
 
     static func linkTarget(_ path: String) -> String? {
