@@ -51,7 +51,9 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///
 /// - The source is resolved once (symlinks and `..`), checked against the
 ///   system paths, opened without following anything, and checked to still
-///   be that path. From then on every lookup is one name inside a directory
+///   be that path. The system paths are checked again at every path where
+///   its file system shows the same directory (/proc/self/mountinfo): a
+///   bind mount of /usr/share/doc at /tmp/x is refused as under /usr. From then on every lookup is one name inside a directory
 ///   we hold open (openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV for
 ///   directories, each opened by a single name so there is nothing to be
 ///   beneath; *xattrat with AT_SYMLINK_NOFOLLOW for

@@ -15,9 +15,11 @@ struct ResolvedSource {
     /// realpath(3), then the policy, then an open that refuses any symlink
     /// on the way (so the path cannot have changed into one since), then a
     /// check that the fd still names that path and is not a system path
-    /// reached another way (a bind mount of /etc elsewhere has /etc's inode).
-    /// A source whose mount cannot be identified is refused: the walk could
-    /// not tell mount points inside it from directories.
+    /// reached another way (a bind mount of /etc elsewhere has /etc's inode),
+    /// then the policy again on every path at which its file system shows it
+    /// (a bind mount of /usr/share/doc elsewhere is still under /usr).
+    /// A source whose mount cannot be identified is refused: neither that
+    /// check nor the walk's mount point checks could be made.
     static func open(_ path: String, policy: SystemPathPolicy,
                      calls: KernelCalls = KernelCalls()) throws(RelabelError) -> ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
@@ -52,6 +54,17 @@ struct ResolvedSource {
         }
         guard let mountID = calls.mountID(fd) else {
             throw .refused(resolved, "its mount cannot be identified (no mount ID from statx or /proc/self/fdinfo)")
+        }
+        guard let table = MountTable.readOwn() else {
+            throw .refused(resolved, "/proc/self/mountinfo is unreadable, so where it lives cannot be checked")
+        }
+        guard let views = MountTable.views(of: resolved, mountID: mountID, mounts: MountTable.parse(table)) else {
+            throw .refused(resolved, "its mount \(mountID) does not contain it in /proc/self/mountinfo")
+        }
+        for view in views where view != resolved {
+            if let why = policy.refusal(for: view) {
+                throw .refused(resolved, "its file system shows it also as \(view), which \(why)")
+            }
         }
         ok = true
         return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @_spi(Bench) @testable import SVirtRelabel
 
-@Suite("Mount points on kernels without openat2/statx mount IDs")
+@Suite("Mount points on kernels without openat2/statx mount IDs, and bind mounts of refused paths")
 struct MountFallbackTests {
     /// A tree holding a plain file, a subdirectory, a bind mount of a
     /// directory and of a file of the same file system (same st_dev: only a
@@ -96,5 +96,66 @@ struct MountFallbackTests {
         var st = StatX()
         (_, st) = Linux.statx(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
         #expect(MountIdentity.fdinfoMountID(fd) == st.mountID)
+    }
+
+    @Test("a path is seen through every mount of its file system whose root contains it")
+    func views() {
+        let mounts = [
+            MountEntry(id: 22, parent: 1, device: "8:1", root: "/", mountPoint: "/"),
+            MountEntry(id: 40, parent: 22, device: "8:1", root: "/usr/share/doc", mountPoint: "/tmp/x"),
+            MountEntry(id: 41, parent: 22, device: "0:5", root: "/", mountPoint: "/tmp/x/y"),
+            MountEntry(id: 42, parent: 22, device: "8:1", root: "/usr", mountPoint: "/mnt/u"),
+        ]
+        #expect(MountTable.views(of: "/tmp/x/a", mountID: 40, mounts: mounts)
+                == ["/usr/share/doc/a", "/tmp/x/a", "/mnt/u/share/doc/a"])
+        #expect(MountTable.views(of: "/tmp/x", mountID: 40, mounts: mounts)
+                == ["/usr/share/doc", "/tmp/x", "/mnt/u/share/doc"])
+        #expect(MountTable.views(of: "/srv/data", mountID: 22, mounts: mounts) == ["/srv/data"])
+        #expect(MountTable.views(of: "/tmp/x/y/z", mountID: 41, mounts: mounts) == ["/tmp/x/y/z"])
+        #expect(MountTable.views(of: "/srv/data", mountID: 40, mounts: mounts) == nil)
+        #expect(MountTable.views(of: "/srv/data", mountID: 99, mounts: mounts) == nil)
+    }
+
+    @Test("a bind mount of a refused subtree is refused like the subtree itself, and nothing is labeled")
+    func bindMountOfRefusedSubtree() throws {
+        let scratch = Scratch()
+        let protected = scratch.dir("protected")
+        scratch.file("protected/sub/file")
+        scratch.file("protected/other")
+        let policy = SystemPathPolicy(subtrees: [protected])
+        let alias = scratch.dir("alias")
+        try scratch.mount(["--bind", protected + "/sub"], at: alias)
+        let aliasOfParent = scratch.dir("alias-of-parent")
+        try scratch.mount(["--bind", protected], at: aliasOfParent)
+        let aliasFile = scratch.file("alias-file")
+        try scratch.mount(["--bind", protected + "/sub/file"], at: aliasFile)
+        for source in [alias, aliasOfParent + "/sub", aliasFile] {
+            #expect {
+                _ = try Relabeler(policy: policy).relabel(source, to: labelA)
+            } throws: { error in
+                (error as? RelabelError)?.refusal?.contains("is under \(protected)") ?? false
+            }
+        }
+        #expect(labels(protected, recursive: true).isEmpty)
+
+        // The same mounts of a directory the policy allows are relabeled.
+        let allowed = Relabeler(policy: SystemPathPolicy(subtrees: []))
+        _ = try allowed.relabel(alias, to: labelA)
+        #expect(label(protected + "/sub/file") == labelA)
+    }
+
+    @Test("a read-only bind mount of a directory under /usr is refused by the default policy, which sees it under /usr")
+    func bindMountOfUsrRefused() throws {
+        let scratch = Scratch()
+        let point = scratch.dir("usr-share-again")
+        // Read-only: even a wrong answer could not write to /usr/share.
+        try scratch.mount(["--bind", "-o", "ro", "/usr/share"], at: point)
+        let before = label("/usr/share")
+        #expect {
+            _ = try Relabeler().relabel(point, to: labelA)
+        } throws: { error in
+            (error as? RelabelError)?.refusal?.contains("/usr/share, which is under /usr") ?? false
+        }
+        #expect(label("/usr/share") == before)
     }
 }
