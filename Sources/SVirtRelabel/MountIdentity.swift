@@ -97,20 +97,24 @@ enum MountIdentity {
         let mountID: UInt64?
     }
 
-    /// `entry` was statted without following it. Order: the mount ID
-    /// (exact), the mount root attribute (exact), a different device (always
-    /// a mount point; a btrfs subvolume is skipped too, the safe side),
-    /// then `fallbackMountID` (fdinfo of an fd opened on the entry), else
-    /// unknown. Equal devices alone prove nothing: a bind mount of a
-    /// directory of the same file system has the same device.
+    /// `entry` was statted without following it. Order: statx's mount ID
+    /// (exact), the mount root attribute (exact), `fallbackMountID` (fdinfo
+    /// of an fd opened on the entry: exact, but costs an open), then a
+    /// device other than the tree's (a mount point, or a btrfs subvolume:
+    /// not crossing it is the safe side), else unknown. The device comes
+    /// last because overlayfs reports a lower layer's device for files,
+    /// and because equal devices prove nothing: a bind mount of a directory
+    /// of the same file system has the same device.
     static func judge(_ entry: StatX, root: Root, fallbackMountID: () -> UInt64?) -> Verdict {
         if entry.mask & LinuxFlag.statxMountID != 0, let rootID = root.mountID {
             return entry.mountID == rootID ? .sameMount : .mountPoint
         }
         if let isRoot = entry.isMountRoot { return isRoot ? .mountPoint : .sameMount }
+        if let rootID = root.mountID, let id = fallbackMountID() {
+            return id == rootID ? .sameMount : .mountPoint
+        }
         if entry.devMajor != root.devMajor || entry.devMinor != root.devMinor { return .mountPoint }
-        guard let rootID = root.mountID, let id = fallbackMountID() else { return .unknown }
-        return id == rootID ? .sameMount : .mountPoint
+        return .unknown
     }
 
     /// glibc's dev_t encoding (its gnu_dev_major/minor are macros Swift

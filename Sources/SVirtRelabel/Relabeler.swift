@@ -65,8 +65,8 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   and go-selinux cross them; restorecon has an -x for not crossing.
 ///   Without openat2 (before 5.6, or filtered by seccomp) or without statx's
 ///   mount ID (before 5.8) each entry is compared with the tree's mount by
-///   what is known (MountIdentity): a different device, else the mount ID
-///   from /proc/self/fdinfo; an entry that cannot be judged fails the walk,
+///   what is known (MountIdentity): the mount ID from /proc/self/fdinfo,
+///   else a different device; an entry that cannot be judged fails the walk,
 ///   and a tree whose own mount ID cannot be learned is refused up front,
 ///   rather than labeling what may be another file system.
 /// - Each label is read first and written only when it differs: a repeat
@@ -184,11 +184,11 @@ public struct Relabeler: Sendable {
     }
 
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {
-        guard let treeMount = source.mount.mountID, let text = MountTable.readOwn() else {
+        guard let treeMount = source.mount.mountID else {
             return true // cannot tell: check every entry
         }
         return MountTable.needsEntryChecks(
-            tree: source.path, treeMount: treeMount, mounts: MountTable.parse(text),
+            tree: source.path, treeMount: treeMount, mounts: source.mounts,
             isDirectory: { path in
                 // Cached attributes only and no automount: a hung NFS or an
                 // autofs mount elsewhere on the host must not stall the hook.

@@ -11,6 +11,8 @@ struct ResolvedSource {
     let isDirectory: Bool
     /// The mount holding it (every directory of the walk is on it).
     let mount: MountIdentity.Root
+    /// /proc/self/mountinfo as read while checking it.
+    let mounts: [MountEntry]
 
     /// realpath(3), then the policy, then an open that refuses any symlink
     /// on the way (so the path cannot have changed into one since), then a
@@ -58,7 +60,8 @@ struct ResolvedSource {
         guard let table = MountTable.readOwn() else {
             throw .refused(resolved, "/proc/self/mountinfo is unreadable, so where it lives cannot be checked")
         }
-        guard let views = MountTable.views(of: resolved, mountID: mountID, mounts: MountTable.parse(table)) else {
+        let mounts = MountTable.parse(table)
+        guard let views = MountTable.views(of: resolved, mountID: mountID, mounts: mounts) else {
             throw .refused(resolved, "its mount \(mountID) does not contain it in /proc/self/mountinfo")
         }
         for view in views where view != resolved {
@@ -69,7 +72,8 @@ struct ResolvedSource {
         ok = true
         return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
                               mount: MountIdentity.Root(devMajor: MountIdentity.major(st.st_dev),
-                                                        devMinor: MountIdentity.minor(st.st_dev), mountID: mountID))
+                                                        devMinor: MountIdentity.minor(st.st_dev), mountID: mountID),
+                              mounts: mounts)
     }
 
     static func linkTarget(_ path: String) -> String? {

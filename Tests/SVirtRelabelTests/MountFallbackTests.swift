@@ -62,7 +62,7 @@ struct MountFallbackTests {
         for path in outside { #expect(label(path) == nil) }
     }
 
-    @Test("mount verdicts: mount ID first, then the mount root attribute, then the device, then fdinfo, else unknown")
+    @Test("mount verdicts: statx mount ID, then the mount root attribute, then fdinfo, then a different device, else unknown")
     func verdicts() {
         let root = MountIdentity.Root(devMajor: 8, devMinor: 1, mountID: 22)
         var st = StatX()
@@ -74,7 +74,10 @@ struct MountFallbackTests {
         #expect(MountIdentity.judge(st, root: noRootID, fallbackMountID: { 22 }) == .unknown)
         var otherDevice = st
         otherDevice.devMinor = 2
-        #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { 22 }) == .mountPoint)
+        #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { nil }) == .mountPoint)
+        #expect(MountIdentity.judge(otherDevice, root: noRootID, fallbackMountID: { nil }) == .mountPoint)
+        // overlayfs files report a lower layer's device: the mount ID decides.
+        #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { 22 }) == .sameMount)
         var mountRoot = st
         mountRoot.attributesMask = LinuxFlag.statxAttrMountRoot
         mountRoot.attributes = LinuxFlag.statxAttrMountRoot
