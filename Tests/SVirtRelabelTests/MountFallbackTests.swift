@@ -46,6 +46,32 @@ struct MountFallbackTests {
         #expect(report.warnings.allSatisfy { $0.contains("mount point") })
     }
 
+    @Test("on overlayfs, whose files report a lower layer's device, files are labeled without statx mount IDs")
+    func overlayFilesAreNotMountPoints() throws {
+        let scratch = Scratch()
+        let lower = scratch.dir("lower")
+        try scratch.mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], at: lower)
+        scratch.file("lower/f")
+        scratch.file("lower/d/g")
+        _ = (scratch.dir("upper"), scratch.dir("work"))
+        let tree = scratch.dir("tree")
+        try scratch.mount(["-t", "overlay", "-o",
+                           "lowerdir=\(lower),upperdir=\(scratch.path)/upper,workdir=\(scratch.path)/work", "overlay"],
+                          at: tree)
+        // A file mount inside makes the walk check every entry.
+        let outsideFile = scratch.file("outside-file")
+        try scratch.mount(["--bind", outsideFile], at: scratch.file("tree/bound-file"))
+        var relabeler = Relabeler(threads: 2, policy: SystemPathPolicy())
+        relabeler.forcedMethod = .procPath
+        relabeler.calls = KernelCalls(missing: [.openat2, .statxMountID])
+        let report = try relabeler.relabel(tree, to: labelA)
+        for path in [tree, tree + "/f", tree + "/d", tree + "/d/g"] {
+            #expect(label(path) == labelA, "\(path) not labeled")
+        }
+        #expect(label(outsideFile) == nil)
+        #expect(report.warnings.count == 1)
+    }
+
     @Test("with no mount ID from statx nor /proc/self/fdinfo the relabel is refused and nothing is labeled")
     func noMountIdentityRefuses() throws {
         let scratch = Scratch()
