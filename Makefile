@@ -85,6 +85,15 @@ STATIC_FLAGS := --static-swift-stdlib -Xswiftc -static-executable -Xlinker -lpcr
 release: deps
 	$(SWIFT) build -c release $(STATIC_FLAGS)
 
+# render writes values into JSON strings and sed replacements inside
+# single quotes without escaping them, so a value holding one of " \ & | '
+# would install a broken registration or unit: refuse it with a clear
+# message instead of escaping for three languages at once.
+unsafe_in = $(strip $(foreach c," \ & | ',$(if $(findstring $(c),$(1)),$(c))))
+define check_safe
+$(if $(call unsafe_in,$($(1))),$(error $(1) must not contain any of: " \ & | ' - it is written unescaped into JSON and sed; got: $($(1))))
+endef
+
 # JSON string list of HOOK_FLAGS, appended to the registrations' args.
 HOOK_ARGS_JSON = $(foreach f,$(HOOK_FLAGS),, "$(f)")
 
@@ -98,6 +107,7 @@ install: release
 	$(MAKE) --no-print-directory install-files
 
 install-files:
+	$(foreach v,HOOK_FLAGS GC_FLAGS BINDIR SVIRTHOOKSDIR OCIHOOKSDIR,$(call check_safe,$(v)))
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
 	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 $(BUILT) $(DESTDIR)$(BINDIR)/svirt-hook

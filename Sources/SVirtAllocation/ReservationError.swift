@@ -14,7 +14,8 @@ public struct ReservationError: Error, Equatable, Sendable, CustomStringConverti
         case exhausted
         /// The key or level cannot be recorded (empty key, bad level text).
         case invalid
-        /// `release`/lookup of something the store does not hold.
+        /// `release`/lookup of something the store does not hold, or no
+        /// store at all where one was opened with `create: false`.
         case notFound
     }
 
@@ -24,6 +25,13 @@ public struct ReservationError: Error, Equatable, Sendable, CustomStringConverti
     public init(_ kind: Kind, _ description: String) {
         self.kind = kind
         self.description = description
+    }
+
+    /// The description without its "reservation store: " prefix, for
+    /// reports that already say where they come from.
+    var detail: String {
+        let prefix = "reservation store: "
+        return description.hasPrefix(prefix) ? String(description.dropFirst(prefix.count)) : description
     }
 
     static func io(_ error: SystemError) -> ReservationError {

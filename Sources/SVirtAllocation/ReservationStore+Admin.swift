@@ -77,25 +77,43 @@ extension ReservationStore {
     /// Reads without locks: records are replaced atomically, so each is
     /// seen whole, old or new.
     public func list() throws(ReservationError) -> [Reservation] {
+        var rows: [Reservation] = []
         var holders: [String: Set<String>] = [:]
         let levelNames: [String]
         do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
         for levelName in levelNames where !levelName.hasPrefix(".") {
+            let dir = "\(levelsPath)/\(levelName)"
+            let level = EntryName.decode(levelName).flatMap { MCSLevel($0) }
+            if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+                rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .corrupt("\(dir): \(kind), not a level directory")))
+                continue
+            }
             let names: [String]
-            do { names = try StoreSystem.entries("\(levelsPath)/\(levelName)") } catch where error.errno == .noEntry {
+            do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
                 continue
             } catch where error.errno == .notDirectory {
-                names = []
+                rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .corrupt("\(dir): not a level directory")))
+                continue
             } catch { throw .io(error) }
+            // A holder that is not a file is reported, and still counts as
+            // a holder as it does for `reserve` (the level stays taken).
+            for name in names {
+                if let kind = StoreSystem.nonRegularKind("\(dir)/\(name)") {
+                    rows.append(Reservation(levelName: levelName, level: level, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(dir)/\(name): \(kind), not a holder file")))
+                }
+            }
             holders[levelName] = Set(names)
         }
 
-        var rows: [Reservation] = []
         var matched: Set<String> = [] // "level/holder"
         let keyNames: [String]
         do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where !name.hasPrefix(".") {
             let path = "\(keysPath)/\(name)"
+            if let kind = StoreSystem.nonRegularKind(path) {
+                rows.append(Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(kind), not a record")))
+                continue
+            }
             let bytes: [UInt8]
             do { bytes = try StoreSystem.readSmall(path) } catch where error.errno == .noEntry {
                 continue
@@ -104,7 +122,7 @@ extension ReservationStore {
             let record: KeyRecord
             do { record = try KeyRecord(parsing: bytes) } catch {
                 guard case .malformed(let why) = error else { continue }
-                rows.append(Reservation(levelName: "?", level: nil, key: EntryName.decode(name), roots: [], since: nil, state: .corrupt("\(path): \(why)")))
+                rows.append(Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(why)")))
                 continue
             }
             let levelName = EntryName.encode(record.level.description)
@@ -118,33 +136,55 @@ extension ReservationStore {
                 rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .emptyLevel))
             }
             for name in names where !matched.contains("\(levelName)/\(name)") {
+                if StoreSystem.nonRegularKind("\(levelsPath)/\(levelName)/\(name)") != nil { continue } // listed as corrupt
                 rows.append(Reservation(levelName: levelName, level: level, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .orphanHolder))
             }
         }
-        rows.sort { ($0.levelName, $0.key ?? "") < ($1.levelName, $1.key ?? "") }
+        rows.sort { ($0.levelName, $0.key ?? "", Self.stateOrder($0.state)) < ($1.levelName, $1.key ?? "", Self.stateOrder($1.state)) }
         return rows
+    }
+
+    private static func stateOrder(_ state: Reservation.State) -> Int {
+        if case .corrupt = state { return 1 }
+        return 0
     }
 
     /// Frees every key holding `level` (admin `release LEVEL`). Returns the
     /// keys released (a holder without a record counts by its entry name).
+    /// A holder entry that is not a file is left in place (list and gc
+    /// report it).
     public func release(level: MCSLevel) throws(ReservationError) -> [String] {
         let dir = levelPath(level)
+        if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+            throw .corrupt(dir, "\(kind), not a level directory")
+        }
         let names: [String]
-        do { names = try StoreSystem.entries(dir) } catch where error.errno == .noEntry {
+        do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
             return []
         } catch { throw .io(error) }
         var released: [String] = []
         for name in names {
-            guard let lock = try lockKey(name, wait: true, create: true) else { continue }
-            defer { lock.release() }
+            let holder = "\(dir)/\(name)"
+            if StoreSystem.nonRegularKind(holder) != nil { continue }
+            let lock: KeyLock?
+            do { lock = try lockKey(name, wait: true, create: true) } catch {
+                guard case .corrupt = error.kind else { throw error }
+                // keys/<name> is not a record: free the level, keep that entry.
+                if unlink(holder) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: holder)) }
+                released.append(EntryName.decode(name) ?? name)
+                continue
+            }
+            guard let lock else { continue }
+            defer {
+                dropEmptyLock(lock, name: name)
+                lock.release()
+            }
             let record = try? readRecord(lock, name: name, expecting: nil)
             if let record, record.level == level {
                 _ = try releaseLocked(name: name, record: record)
                 released.append(record.key)
             } else {
-                let holder = "\(dir)/\(name)"
                 if unlink(holder) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: holder)) }
-                if record == nil { dropEmptyLock(lock, name: name) }
                 released.append(EntryName.decode(name) ?? name)
             }
         }
@@ -153,8 +193,36 @@ extension ReservationStore {
         return released
     }
 
+    /// Removes every holder file named `name` (levels/*/<name>), and each
+    /// level left empty: for a key whose record cannot say which level it
+    /// holds. Level entries that are not directories are not looked into.
+    /// Returns the levels (as text) it was removed from.
+    func removeHolderFiles(_ name: String) throws(ReservationError) -> [String] {
+        let levelNames: [String]
+        do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
+        var removed: [String] = []
+        for levelName in levelNames where !levelName.hasPrefix(".") {
+            let dir = "\(levelsPath)/\(levelName)"
+            guard StoreSystem.nonRegularKind(dir) == "a directory" else { continue }
+            let holder = "\(dir)/\(name)"
+            guard StoreSystem.exists(holder), StoreSystem.nonRegularKind(holder) == nil else { continue }
+            if unlink(holder) != 0 {
+                if errno == ENOENT { continue }
+                throw .io(SystemError("unlink", path: holder))
+            }
+            _ = rmdir(dir)
+            removed.append(EntryName.decode(levelName) ?? levelName)
+        }
+        if !removed.isEmpty {
+            do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+        }
+        return removed
+    }
+
     /// Frees gone keys and repairs what interrupted operations left. Skips
     /// any key another process has locked (its operation is in progress).
+    /// Entries it does not understand (a directory or link where a record
+    /// or holder file belongs) are reported as `.corruptKept` and left.
     public func collectGarbage() throws(ReservationError) -> [GarbageEvent] {
         var events: [GarbageEvent] = []
         try removeDeadTemporaries(&events)
@@ -162,12 +230,18 @@ extension ReservationStore {
         let keyNames: [String]
         do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where !name.hasPrefix(".") {
-            guard let lock = try lockKey(name, wait: false, create: false) else { continue }
+            let lock: KeyLock?
+            do { lock = try lockKey(name, wait: false, create: false) } catch {
+                guard case .corrupt = error.kind else { throw error }
+                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
+                continue
+            }
+            guard let lock else { continue }
             defer { lock.release() }
             let record: KeyRecord?
             do { record = try readRecord(lock, name: name, expecting: nil) } catch {
                 guard case .corrupt = error.kind else { throw error }
-                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name), detail: error.description))
+                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
                 continue
             }
             guard var record else {
@@ -195,8 +269,12 @@ extension ReservationStore {
         do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
         for levelName in levelNames where !levelName.hasPrefix(".") {
             let dir = "\(levelsPath)/\(levelName)"
+            if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+                events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is \(kind), not a level directory"))
+                continue
+            }
             let names: [String]
-            do { names = try StoreSystem.entries(dir) } catch where error.errno == .noEntry {
+            do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
                 continue
             } catch where error.errno == .notDirectory {
                 events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is not a directory"))
@@ -204,22 +282,35 @@ extension ReservationStore {
             } catch { throw .io(error) }
             var removed = 0
             for name in names {
-                guard let lock = try lockKey(name, wait: false, create: true) else { continue }
-                defer { lock.release() }
+                let holder = "\(dir)/\(name)"
+                // Checked before locking, so no lock file is created for it.
+                if let kind = StoreSystem.nonRegularKind(holder) {
+                    events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: EntryName.decode(name) ?? name, detail: "\(holder) is \(kind), not a holder file"))
+                    continue
+                }
+                let lock: KeyLock?
+                do { lock = try lockKey(name, wait: false, create: true) } catch {
+                    guard case .corrupt = error.kind else { throw error }
+                    continue // keys/<name> reported above; its holder stays until an admin decides
+                }
+                guard let lock else { continue }
+                // Every exit drops the lock file this loop may have created.
+                defer {
+                    dropEmptyLock(lock, name: name)
+                    lock.release()
+                }
                 let record: KeyRecord?
                 do { record = try readRecord(lock, name: name, expecting: nil) } catch {
                     guard case .corrupt = error.kind else { throw error }
                     continue // reported above; its holder stays until an admin decides
                 }
                 if let record, EntryName.encode(record.level.description) == levelName { continue }
-                let holder = "\(dir)/\(name)"
                 if unlink(holder) == 0 {
                     removed += 1
                     events.append(GarbageEvent(kind: .orphanHolder, level: levelName, key: EntryName.decode(name) ?? name, detail: "no record points here"))
                 } else if errno != ENOENT {
                     throw .io(SystemError("unlink", path: holder))
                 }
-                if record == nil { dropEmptyLock(lock, name: name) }
             }
             if removed == names.count && rmdir(dir) == 0 {
                 events.append(GarbageEvent(kind: .emptyLevel, level: levelName, key: nil, detail: ""))
@@ -235,7 +326,10 @@ extension ReservationStore {
     /// A root is gone only when it certainly does not exist; an unreadable
     /// parent (EACCES) or an I/O error keeps the reservation. gc and the
     /// poststop hook both decide with this.
+    /// A relative path cannot be judged (it would be taken against gc's
+    /// working directory) and counts as existing.
     public static func rootExists(_ path: String) -> Bool {
+        guard path.hasPrefix("/") else { return true }
         var st = stat()
         return lstat(path, &st) == 0 || errno != ENOENT && errno != ENOTDIR
     }
@@ -250,14 +344,18 @@ extension ReservationStore {
     }
 
     /// `tmp/<pid>.<random>` of dead processes, and record temporaries
-    /// (`keys/.<name>.svirt-<pid>`) of dead processes.
+    /// (`Files.replaceAtomically`'s `keys/.<name>.svirt-<pid>-<random>`) of
+    /// dead processes.
     private func removeDeadTemporaries(_ events: inout [GarbageEvent]) throws(ReservationError) {
         let temporaries: [String]
-        do { temporaries = try StoreSystem.entries(tmpPath) } catch { throw .io(error) }
+        do { temporaries = try StoreSystem.entries(tmpPath) } catch where error.errno == .noEntry {
+            temporaries = [] // a store opened without creating may lack tmp/
+        } catch { throw .io(error) }
         for name in temporaries {
             guard let pid = name.split(separator: ".").first.flatMap({ Int32($0) }), !StoreSystem.processExists(pid) else { continue }
             let dir = "\(tmpPath)/\(name)"
-            for inner in (try? StoreSystem.entries(dir)) ?? [] { _ = unlink("\(dir)/\(inner)") }
+            // Not through a link: its target is outside the store.
+            for inner in (try? StoreSystem.entries(dir, noFollow: true)) ?? [] { _ = unlink("\(dir)/\(inner)") }
             if rmdir(dir) == 0 || unlink(dir) == 0 {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: dir))
             }
@@ -265,8 +363,7 @@ extension ReservationStore {
         let keyNames: [String]
         do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where name.hasPrefix(".") {
-            guard let digits = name.split(separator: "-").last, name.dropLast(digits.count).hasSuffix(".svirt-"),
-                  let pid = Int32(digits), !StoreSystem.processExists(pid) else { continue }
+            guard let pid = Files.temporaryOwner(name), !StoreSystem.processExists(pid) else { continue }
             if unlink("\(keysPath)/\(name)") == 0 {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: "\(keysPath)/\(name)"))
             }

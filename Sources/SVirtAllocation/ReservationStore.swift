@@ -74,7 +74,13 @@ import SVirtSystem
 /// Every system call failure becomes a one-line `ReservationError` naming
 /// the path and errno (read-only file system, permission, not a directory);
 /// a record that does not parse is reported as corrupt, never crashes, and
-/// is left for the administrator (`release KEY` removes it).
+/// is left for the administrator (`release KEY` removes it with the key's
+/// holder files, since it cannot say which level it held). So is an entry of
+/// the wrong type (a directory, link or FIFO where a record or holder file
+/// belongs): `list` and gc report it and go on with the rest, nothing is
+/// deleted that is not understood, and no link inside the store is followed.
+/// Opening with `create: false` (list, gc, release, poststop) creates
+/// nothing: a mistyped directory is `.notFound`, not a new empty store.
 ///
 /// Limits: levels are compared exactly, not by dominance (as go-selinux
 /// does), so a claimed `s0:c1,c2,c3` does not keep `s0:c1,c2` from being
@@ -90,14 +96,32 @@ public struct ReservationStore: Sendable {
     /// An existing store on a read-only file system opens (listing works);
     /// changes then fail with EROFS.
     public init(directory: String) throws(ReservationError) {
+        try self.init(directory: directory, create: true)
+    }
+
+    /// With `create: false` nothing is created: a directory without
+    /// `levels/` and `keys/` (a mistyped `--state-dir`, a host that never
+    /// ran a container) throws `.notFound` instead of becoming an empty
+    /// store. For commands that only read or free.
+    public init(directory: String, create: Bool) throws(ReservationError) {
         let trimmed = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.directory = trimmed
         levelsPath = trimmed + "/levels"
         keysPath = trimmed + "/keys"
         tmpPath = trimmed + "/tmp"
+        if !create {
+            for path in [levelsPath, keysPath] {
+                var st = stat()
+                if stat(path, &st) != 0 && errno == ENOENT {
+                    throw ReservationError(.notFound, "no reservation store at \(trimmed)")
+                }
+            }
+        }
         do {
-            try Self.makeDirectories(trimmed)
-            for path in [levelsPath, keysPath, tmpPath] { try StoreSystem.makeDirectory(path) }
+            if create {
+                try Self.makeDirectories(trimmed)
+                for path in [levelsPath, keysPath, tmpPath] { try StoreSystem.makeDirectory(path) }
+            }
             // Fails now, with the path, rather than on the first entry.
             var st = stat()
             try syscall("stat", path: levelsPath) { stat(levelsPath, &st) }
@@ -127,6 +151,7 @@ public struct ReservationStore: Sendable {
     /// root) is recorded so that gc can tell when the key is gone.
     public func reserve(key: String, rootPath: String?, range: CategoryRange, inUse: Set<MCSLevel>) throws(ReservationError) -> MCSLevel {
         let name = try Self.entryName(key: key)
+        try Self.checkRoot(rootPath)
         let lock = try lockKey(name, wait: true, create: true)!
         var succeeded = false
         defer {
@@ -158,6 +183,7 @@ public struct ReservationStore: Sendable {
     /// holders. Never refused because the level is shared.
     public func claim(_ level: MCSLevel, key: String, rootPath: String?) throws(ReservationError) {
         let name = try Self.entryName(key: key)
+        try Self.checkRoot(rootPath)
         guard EntryName.encode(level.description).first != "~" else {
             throw ReservationError(.invalid, "reservation store: level too long to record: \(level)")
         }
@@ -187,18 +213,29 @@ public struct ReservationStore: Sendable {
     }
 
     /// Frees what `key` holds. Returns the levels it held (empty when it held
-    /// nothing). Also removes a corrupt record for `key`.
+    /// nothing). Also removes a corrupt record for `key` (see `releaseKey`).
     public func release(key: String) throws(ReservationError) -> [MCSLevel] {
+        try releaseKey(key).levels.compactMap { MCSLevel($0) }
+    }
+
+    /// Frees what `key` holds and says what was removed. A record that does
+    /// not parse cannot say which level it held: it is removed with every
+    /// holder file of the key (levels/*/<name>), so nothing is left orphaned.
+    /// An entry at keys/<name> that is not a file is left (a corrupt error).
+    public func releaseKey(_ key: String) throws(ReservationError) -> KeyRelease {
         let name = try Self.entryName(key: key)
-        guard let lock = try lockKey(name, wait: true, create: false) else { return [] }
+        guard let lock = try lockKey(name, wait: true, create: false) else { return KeyRelease(levels: [], corruptRecord: nil) }
         defer { lock.release() }
         let record: KeyRecord?
         do {
             record = try readRecord(lock, name: name, expecting: key)
         } catch where error.kind == .corrupt(path: "\(keysPath)/\(name)") {
-            record = nil
+            let levels = try removeHolderFiles(name)
+            _ = try releaseLocked(name: name, record: nil)
+            return KeyRelease(levels: levels, corruptRecord: error.detail)
         }
-        return try releaseLocked(name: name, record: record)
+        let levels = try releaseLocked(name: name, record: record)
+        return KeyRelease(levels: levels.map(\.description), corruptRecord: nil)
     }
 
     /// Whether `key` has a record (used by admin to tell keys from levels).
@@ -215,6 +252,15 @@ public struct ReservationStore: Sendable {
     }
 
     static func now() -> Int { Int(time(nil)) }
+
+    /// gc judges roots with lstat from its own working directory, so a
+    /// relative root would be judged against the wrong place and a live
+    /// level freed.
+    static func checkRoot(_ rootPath: String?) throws(ReservationError) {
+        if let rootPath, !rootPath.hasPrefix("/") {
+            throw ReservationError(.invalid, "reservation store: root path must be absolute: \(rootPath)")
+        }
+    }
 
     func levelPath(_ level: MCSLevel) -> String { "\(levelsPath)/\(EntryName.encode(level.description))" }
 
@@ -286,6 +332,9 @@ public struct ReservationStore: Sendable {
     private func takeFreshLevel(holder: String, range: CategoryRange, inUse: Set<MCSLevel>, preferring: MCSLevel?) throws(ReservationError) -> MCSLevel {
         guard range.count >= 2 else {
             throw ReservationError(.exhausted, "reservation store: category range \(range) has no two-category level")
+        }
+        if range.lower == 1022 && range.upper == 1023 {
+            throw ReservationError(.exhausted, "reservation store: category range \(range) holds only s0:c1022,c1023, which is never handed out (kept for privileged containers)")
         }
         var random = RandomWords()
         let newborn: String
@@ -385,15 +434,22 @@ public struct ReservationStore: Sendable {
     func lockKey(_ name: String, wait: Bool, create: Bool) throws(ReservationError) -> KeyLock? {
         let path = "\(keysPath)/\(name)"
         while true {
-            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0)
+            // O_NONBLOCK: a FIFO planted in keys/ must not hang the open.
+            let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (create ? O_CREAT : 0)
             let raw = open(path, flags, 0o644)
             if raw < 0 {
                 let err = Errno.current
                 if err == .interrupted { continue }
                 if err == .noEntry && !create { return nil }
+                if err.rawValue == ELOOP { throw .corrupt(path, "a symbolic link, not a record") }
+                if err.rawValue == EISDIR { throw .corrupt(path, "a directory, not a record") }
                 throw .io(SystemError("open", path: path, errno: err))
             }
             let fd = FileDescriptor(rawValue: raw)
+            if let kind = StoreSystem.nonRegularKind(fd: raw) {
+                fd.close()
+                throw .corrupt(path, "\(kind), not a record")
+            }
             while flock(raw, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
                 if errno == EINTR { continue }
                 let err = Errno.current
@@ -408,6 +464,20 @@ public struct ReservationStore: Sendable {
             }
             fd.close()
         }
+    }
+}
+
+/// What `releaseKey` removed.
+public struct KeyRelease: Equatable, Sendable {
+    /// The levels the key was removed from, as text (a level directory
+    /// whose name is not a level's text is given by its name).
+    public var levels: [String]
+    /// The corrupt record that was removed ("corrupt entry PATH: why").
+    public var corruptRecord: String?
+
+    public init(levels: [String], corruptRecord: String?) {
+        self.levels = levels
+        self.corruptRecord = corruptRecord
     }
 }
 

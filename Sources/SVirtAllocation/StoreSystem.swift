@@ -25,14 +25,23 @@ enum StoreSystem {
     }
 
     static func readSmall(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW)
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         defer { fd.close() }
         return try readSmall(fd, path: path)
     }
 
-    /// Names in a directory, without `.` and `..`.
-    static func entries(_ path: String) throws(SystemError) -> [String] {
-        guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
+    /// Names in a directory, without `.` and `..`. With `noFollow` a
+    /// symbolic link fails (ELOOP or ENOTDIR) instead of being listed through:
+    /// entries inside the store are never links, and following one would let
+    /// gc delete files outside the store.
+    static func entries(_ path: String, noFollow: Bool = false) throws(SystemError) -> [String] {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
+        guard fd >= 0 else { throw SystemError("open", path: path) }
+        guard let dir = fdopendir(fd) else {
+            let error = SystemError("fdopendir", path: path)
+            close(fd)
+            throw error
+        }
         defer { closedir(dir) }
         var names: [String] = []
         while true {
@@ -45,6 +54,31 @@ enum StoreSystem {
                 String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
             }
             if name != "." && name != ".." { names.append(name) }
+        }
+    }
+
+    /// What a store entry is when it is not a regular file ("a directory",
+    /// "a symbolic link", ...); nil for a regular file or one that is gone.
+    static func nonRegularKind(_ path: String) -> String? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return kindName(st.st_mode)
+    }
+
+    static func nonRegularKind(fd: Int32) -> String? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return kindName(st.st_mode)
+    }
+
+    private static func kindName(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a directory"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        default: return "a device"
         }
     }
 

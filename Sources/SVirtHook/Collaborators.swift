@@ -5,8 +5,10 @@ import SVirtSELinux
 public struct ContainerKey: Hashable, Sendable, CustomStringConvertible {
     /// `sandbox:<pod sandbox id>` or `root:<absolute root path>`.
     public var key: String
-    /// The container's root file system, absolute, when known: the
-    /// reservation store uses it to tell whether the container is gone.
+    /// The path whose existence means the container exists (its root file
+    /// system, or for overlay the layer directory above it), absolute,
+    /// when known: the reservation store uses it to tell whether the
+    /// container is gone.
     public var rootPath: String?
 
     public init(key: String, rootPath: String?) {

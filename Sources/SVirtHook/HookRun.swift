@@ -141,6 +141,8 @@ public enum HookRun {
             guard let stage = options.stage ?? state.stage else {
                 throw HookError(.badInput, "state.status \"\(state.status)\" names no hook stage; pass --stage")
             }
+            // Nothing happens at poststart: do not even read the bundle.
+            if stage == .poststart { return HookResult() }
             guard state.bundle.hasPrefix("/") else {
                 throw HookError(.badInput, "state.bundle \(state.bundle) is not an absolute path")
             }

@@ -239,9 +239,21 @@ extension ContainerKey {
     /// path (stable per container under podman, and the same in precreate
     /// and at runtime stages). nil when neither is known.
     public static func derive(sandboxID: String?, rootPath: String?) -> ContainerKey? {
-        if let sandboxID { return ContainerKey(key: "sandbox:\(sandboxID)", rootPath: rootPath) }
-        if let rootPath { return ContainerKey(key: "root:\(rootPath)", rootPath: rootPath) }
+        let alive = rootPath.map(livenessPath)
+        if let sandboxID { return ContainerKey(key: "sandbox:\(sandboxID)", rootPath: alive) }
+        if let rootPath { return ContainerKey(key: "root:\(rootPath)", rootPath: alive) }
         return nil
+    }
+
+    /// What must exist while the container does. With overlay (podman's
+    /// default storage driver) root.path is the layer's `merged` mount
+    /// point, which containers/storage removes when it unmounts a stopped
+    /// container; the layer directory above it lives until `podman rm`.
+    /// Judging by `merged` would let gc free a stopped container's level.
+    public static func livenessPath(_ rootPath: String) -> String {
+        let suffix = "/merged"
+        guard rootPath.hasSuffix(suffix), rootPath.utf8.count > suffix.utf8.count else { return rootPath }
+        return String(rootPath.dropLast(suffix.count))
     }
 
     /// The key of a config, the same in precreate and at every runtime

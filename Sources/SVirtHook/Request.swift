@@ -68,7 +68,8 @@ public struct Request: Sendable, Equatable {
             }
             options.merge(parsed)
         }
-        if let text = last(Self.relabelAnnotation) {
+        // label=disable asks for no relabeling either: its request is not read.
+        if !options.disable, let text = last(Self.relabelAnnotation) {
             relabels = try Self.parseRelabels(text)
         }
         var skip = false

@@ -48,6 +48,9 @@ public struct LabelOptions: Equatable, Sendable {
                 options.append(("disable", ""))
                 continue
             }
+            // podman's `label=nested` leaves /sys/fs/selinux visible in the
+            // container; it changes no label, so there is nothing to do.
+            if name == "nested" && value == nil { continue }
             if let value, Self.names.contains(String(name)), name != "disable" {
                 guard !value.isEmpty else { throw ParseError(description: "label option \"\(name)\" needs a value") }
                 options.append((String(name), String(value)))

@@ -22,20 +22,27 @@ public enum Files {
     /// written, fsynced and renamed over it, then the directory is fsynced.
     /// A reader sees the old file or the new one, never a half-written one,
     /// and a crash at any point leaves at most a stray temporary file.
-    /// The new file keeps the old one's mode when it existed.
+    /// The new file keeps the old one's mode, and its owner where the
+    /// caller may set it (root can). A symlink is replaced at its target:
+    /// replacing the link itself would silently detach it from the file it
+    /// names (a bundle's config.json kept elsewhere).
     public static func replaceAtomically(_ path: String, with bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let target = try resolvingSymlink(path)
+        let slash = target.lastIndex(of: "/")
+        let dir = slash.map { $0 == target.startIndex ? "/" : String(target[..<$0]) } ?? "."
+        let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
 
         var keepMode = mode
+        var owner: (uid: uid_t, gid: gid_t)?
         var st = stat()
-        if stat(path, &st) == 0 { keepMode = st.st_mode & 0o7777 }
+        if stat(target, &st) == 0 {
+            keepMode = st.st_mode & 0o7777
+            owner = (st.st_uid, st.st_gid)
+        }
 
         let dirFD = try FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY)
         defer { dirFD.close() }
-        let temp = ".\(name).svirt-\(getpid())"
-        let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode: keepMode, relativeTo: dirFD)
+        let (fd, temp) = try createTemporary(near: name, in: dirFD, dir: dir, mode: keepMode)
         var committed = false
         defer {
             fd.close()
@@ -44,13 +51,55 @@ public enum Files {
         do {
             try fd.writeAll(bytes)
             _ = fchmod(fd.rawValue, keepMode) // umask must not narrow the mode we keep
+            if let owner { _ = fchown(fd.rawValue, owner.uid, owner.gid) } // EPERM unless root: keep ours
             try fd.sync()
         } catch {
             throw SystemError(error.call, path: "\(dir)/\(temp)", errno: error.errno)
         }
-        try syscall("rename", path: path) { renameat(dirFD.rawValue, temp, dirFD.rawValue, name) }
+        try syscall("rename", path: target) { renameat(dirFD.rawValue, temp, dirFD.rawValue, name) }
         committed = true
         // The rename is durable only once the directory entry is on disk.
         try syscall("fsync", path: dir) { fsync(dirFD.rawValue) }
+    }
+
+    /// `path`, or the file it names when it is a symlink.
+    static func resolvingSymlink(_ path: String) throws(SystemError) -> String {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return path }
+        guard let resolved = realpath(path, nil) else { throw SystemError("realpath", path: path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The pid that made a temporary of `replaceAtomically` named `name`
+    /// (`.NAME.svirt-PID-RANDOM`), so a cleaner can remove those of dead
+    /// processes; nil for any other name.
+    public static func temporaryOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix(".") else { return nil }
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[parts.count - 3].hasSuffix(".svirt"),
+              !parts[parts.count - 1].isEmpty, parts[parts.count - 1].allSatisfy(\.isHexDigit),
+              let pid = pid_t(parts[parts.count - 2]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// A new file `.NAME.svirt-PID-RANDOM` beside the target. The random
+    /// part keeps a leftover of a killed run from blocking every later
+    /// rewrite once its pid is reused (pid namespaces reuse them quickly).
+    static func createTemporary(
+        near name: String, in dirFD: FileDescriptor, dir: String, mode: mode_t
+    ) throws(SystemError) -> (FileDescriptor, String) {
+        var attempt = 0
+        while true {
+            let temp = ".\(name).svirt-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+            do {
+                let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode: mode, relativeTo: dirFD)
+                return (fd, temp)
+            } catch where error.errno == .exists && attempt < 8 {
+                attempt += 1
+            } catch {
+                throw SystemError(error.call, path: "\(dir)/\(temp)", errno: error.errno)
+            }
+        }
     }
 }

@@ -21,13 +21,14 @@ enum AdminCommand {
                svirt-hook reserve KEY [--root PATH] [--level LEVEL] [--range cA.cB] [--state-dir DIR] [--json]
         """
 
+    static let valued: Set<String> = ["--state-dir", "--root", "--level", "--range"]
+
     static func run(_ arguments: [String]) -> ExitCode {
-        guard let command = arguments.first else { return fail(.usage, usage) }
+        guard let command = arguments.first else { return fail(.usage, "svirt-hook: missing command (list, release, gc, reserve)") }
+        let words = Array(arguments.dropFirst())
         let args: Arguments
         do {
-            args = try Arguments(Array(arguments.dropFirst()),
-                                 valued: ["--state-dir", "--root", "--level", "--range"],
-                                 booleans: ["--json", "--help"])
+            args = try Arguments(words, valued: valued, booleans: ["--json", "--help"])
         } catch {
             return fail(.usage, "svirt-hook \(command): \(error.description)")
         }
@@ -35,16 +36,29 @@ enum AdminCommand {
             print(usage)
             return .success
         }
-        let expected = command == "release" || command == "reserve" ? 1 : 0
-        guard args.positional.count == expected else {
-            return fail(.usage, "svirt-hook \(command): expected \(expected == 1 ? "one argument" : "no arguments")\n\(usage)")
-        }
-        for option in ["--root", "--level", "--range"] where command != "reserve" && args.value(option) != nil {
-            return fail(.usage, "svirt-hook \(command): \(option) applies to reserve only")
+        if let problem = usageProblem(command, args, words) {
+            return fail(.usage, "svirt-hook \(command): \(problem)")
         }
         let json = args.has("--json")
+        let directory = args.value("--state-dir") ?? "/var/lib/svirt-hook"
+        let store: ReservationStore
         do {
-            let store = try ReservationStore(directory: args.value("--state-dir") ?? "/var/lib/svirt-hook")
+            // Only reserve creates a store: reading or freeing a mistyped
+            // --state-dir must not leave a new empty store behind.
+            store = try ReservationStore(directory: directory, create: command == "reserve")
+        } catch where error.kind == .notFound {
+            if command == "release" {
+                return fail(.reservation, "svirt-hook release: no reservation store at \(directory)")
+            }
+            // A fresh host (the hourly gc timer before any container) is
+            // not an error; the line on stderr catches a mistyped path.
+            ProcessInfo.writeError(printable("svirt-hook: no reservation store at \(directory)"))
+            if json { emit(.array([])) }
+            return .success
+        } catch {
+            return fail(.reservation, "svirt-hook \(command): \(error.description)")
+        }
+        do {
             switch command {
             case "list": return list(store, json: json)
             case "gc": return try gc(store, json: json)
@@ -54,6 +68,51 @@ enum AdminCommand {
         } catch {
             return fail(.reservation, "svirt-hook \(command): \(error.description)")
         }
+    }
+
+    /// One line naming what is wrong with the command line, or nil.
+    static func usageProblem(_ command: String, _ args: Arguments, _ words: [String]) -> String? {
+        let wantsWord = command == "release" || command == "reserve"
+        if wantsWord && args.positional.isEmpty {
+            return command == "release" ? "missing KEY or LEVEL (see --help)" : "missing KEY (see --help)"
+        }
+        if args.positional.count > (wantsWord ? 1 : 0) {
+            return "unexpected argument \(args.positional[wantsWord ? 1 : 0]) (see --help)"
+        }
+        if let repeated = repeatedOption(words) { return "\(repeated) given more than once" }
+        for option in ["--root", "--level", "--range"] where command != "reserve" && args.value(option) != nil {
+            return "\(option) applies to reserve only"
+        }
+        if args.value("--level") != nil && args.value("--range") != nil {
+            return "--level and --range exclude each other (a claimed level is not drawn)"
+        }
+        // gc judges roots, and finds the store, from its own working
+        // directory: a relative path would name something else there.
+        for option in ["--state-dir", "--root"] {
+            if let value = args.value(option), !value.hasPrefix("/") {
+                return "\(option) must be an absolute path, not \(value.isEmpty ? "an empty one" : value)"
+            }
+        }
+        return nil
+    }
+
+    /// Arguments keeps the last of a repeated option; here a repeat is a
+    /// mistake (a second --root would silently replace the first).
+    static func repeatedOption(_ words: [String]) -> String? {
+        var seen: Set<String> = []
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            i += 1
+            if word == "--" { return nil }
+            guard word.hasPrefix("--") else { continue }
+            let inline = word.firstIndex(of: "=")
+            let name = inline.map { String(word[..<$0]) } ?? word
+            guard valued.contains(name) else { continue }
+            if inline == nil { i += 1 }
+            if !seen.insert(name).inserted { return name }
+        }
+        return nil
     }
 
     // MARK: - Subcommands
@@ -79,11 +138,12 @@ enum AdminCommand {
         var table = [["LEVEL", "KEY", "AGE", "STATE", "ROOTS"]]
         for row in rows {
             table.append([
-                row.level?.description ?? row.levelName,
+                printable(row.level?.description ?? row.levelName),
                 row.key.map(printable) ?? "-",
                 row.since.map { age(now - $0) } ?? "-",
                 stateName(row.state),
-                row.roots.isEmpty ? "-" : row.roots.map(printable).joined(separator: ","),
+                corruptReason(row.state).map(printable)
+                    ?? (row.roots.isEmpty ? "-" : row.roots.map(printable).joined(separator: ",")),
             ])
         }
         printTable(table)
@@ -104,7 +164,7 @@ enum AdminCommand {
         } else if events.isEmpty {
             print("nothing to free")
         } else {
-            for event in events { print(event.description) }
+            for event in events { print(printable(event.description)) }
         }
         return .success
     }
@@ -114,23 +174,37 @@ enum AdminCommand {
     /// level text, so the order only matters for a deliberately odd key).
     private static func release(_ store: ReservationStore, _ word: String, json: Bool) throws(ReservationError) -> ExitCode {
         var lines: [(level: String, key: String)] = []
+        var corrupt: String?
         if store.holdsKey(word) {
-            lines = try store.release(key: word).map { ($0.description, word) }
+            let result = try store.releaseKey(word)
+            lines = result.levels.map { ($0, word) }
+            corrupt = result.corruptRecord
         } else if let level = MCSLevel(word) {
             lines = try store.release(level: level).map { (level.description, $0) }
         }
-        if lines.isEmpty {
+        if lines.isEmpty && corrupt == nil {
             return fail(.reservation, "svirt-hook release: no reservation for \(word) in \(store.directory)")
         }
         if json {
-            emit(.array(lines.map { line in
+            var objects = lines.map { line -> JSONValue in
                 var object = JSONObject()
+                object["action"] = .string("released")
                 object["level"] = .string(line.level)
                 object["key"] = .string(line.key)
                 return .object(object)
-            }))
+            }
+            if let corrupt {
+                var object = JSONObject()
+                object["action"] = .string("removed-corrupt-record")
+                object["level"] = .null
+                object["key"] = .string(word)
+                object["error"] = .string(corrupt)
+                objects.append(.object(object))
+            }
+            emit(.array(objects))
         } else {
-            for line in lines { print("released \(line.level) key \(line.key)") }
+            for line in lines { print(printable("released \(line.level) key \(line.key)")) }
+            if let corrupt { print(printable("removed \(corrupt)")) }
         }
         return .success
     }
@@ -187,6 +261,11 @@ enum AdminCommand {
         }
     }
 
+    private static func corruptReason(_ state: Reservation.State) -> String? {
+        if case .corrupt(let why) = state { return why }
+        return nil
+    }
+
     private static func actionName(_ kind: GarbageEvent.Kind) -> String {
         switch kind {
         case .released: return "released"
@@ -207,14 +286,18 @@ enum AdminCommand {
         return "\(s / 86400)d"
     }
 
-    /// Keys and paths come from container configs: control characters are
-    /// shown as `\xNN` so they cannot garble a terminal or a column.
-    private static func printable(_ text: String) -> String {
+    /// Keys and paths come from container configs: control characters
+    /// (C0, DEL, C1) are shown as `\xNN` and a backslash as `\\`, so that
+    /// no key can garble a terminal, split a line, or pass for another.
+    /// Every line the commands print about keys and paths goes through it.
+    static func printable(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7f {
+            if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) {
                 let hex = String(scalar.value, radix: 16)
                 out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else if scalar == "\\" {
+                out += "\\\\"
             } else {
                 out.unicodeScalars.append(scalar)
             }
@@ -236,12 +319,12 @@ enum AdminCommand {
 
     private static func emit(_ value: JSONValue) {
         var bytes = JSON.serialize(value, pretty: true)
-        bytes.append(10)
+        if bytes.last != 10 { bytes.append(10) } // pretty output already ends a line
         try? FileDescriptor.standardOutput.writeAll(bytes)
     }
 
     private static func fail(_ code: ExitCode, _ message: String) -> ExitCode {
-        ProcessInfo.writeError(message)
+        ProcessInfo.writeError(printable(message))
         return code
     }
 }

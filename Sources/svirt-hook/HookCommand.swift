@@ -95,7 +95,7 @@ enum HookCommand {
             },
             relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler() },
             release: { () throws(HookError) -> (any ReservationRelease)? in
-                options.noReserve ? nil : StoreRelease(store: try openStore(stateDirectory))
+                do throws(ReservationError) { return options.noReserve ? nil : StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false)) } catch where error.kind == .notFound { return nil } catch { throw HookError(.reservation, error.description) }
             },
             readFile: readFile,
             currentDirectory: currentDirectory())

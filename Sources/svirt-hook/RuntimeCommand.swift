@@ -7,7 +7,7 @@ import SVirtHook
 import SVirtSystem
 
 /// `svirt-hook runtime ...` and `svirt-runc ...`: a stand-in for runc for
-/// engines that let you choose only the runtime binary. On `create`/`run`
+/// engines that let you choose only the runtime binary. On `create`/`run`/`restore`
 /// it labels the bundle's config.json in place (the hook in bundle mode, in
 /// this process), then execs the real runtime with the arguments unchanged;
 /// every other command is exec'd at once. After the exec the engine talks to
@@ -34,6 +34,18 @@ enum RuntimeCommand {
 
         if invocation.createsContainer {
             let bundle = invocation.bundleDirectory
+            // crun's --config names the file it builds the container from;
+            // the hook labels only BUNDLE/config.json, so any other file
+            // would run unlabeled: refuse rather than run it. Both paths are
+            // resolved from the working directory, as crun resolves them.
+            if let config = invocation.configFile {
+                let labeled = realPath(bundle + "/config.json")
+                guard let labeled, realPath(config) == labeled else {
+                    let id = invocation.containerID.map { " \($0)" } ?? ""
+                    return fail("not creating container\(id): --config \(config) is not \(bundle)/config.json, the only file svirt-runc labels",
+                                status: .usage, invocation: invocation)
+                }
+            }
             // The hook ignores SIGPIPE for itself; ignored signals survive
             // execve, and the runtime (and the container it starts) must get
             // the dispositions the engine gave us.

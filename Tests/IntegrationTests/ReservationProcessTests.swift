@@ -225,4 +225,116 @@ struct ReservationProcessTests {
         }
         #expect(rows.count == 120)
     }
+
+    static func stderr(_ name: String, _ ws: Workspace) -> String {
+        (try? String(contentsOfFile: "\(ws.path)/out/\(name).err", encoding: .utf8)) ?? ""
+    }
+
+    @Test("list and gc on a missing store say so in one line and exit 0 with no output; release exits 6; none creates it")
+    func missingStore() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let missing = ws.path + "/typo/state"
+        for command in ["list", "gc"] {
+            let result = try Self.run(binary, [command, "--state-dir", missing], name: command, in: ws)
+            #expect(result.code == 0)
+            #expect(result.out.isEmpty)
+            #expect(Self.stderr(command, ws) == "svirt-hook: no reservation store at \(missing)\n")
+        }
+        #expect(try Self.run(binary, ["list", "--json", "--state-dir", missing], name: "json", in: ws).out == "[]\n")
+        #expect(try Self.run(binary, ["release", "k", "--state-dir", missing], name: "release", in: ws).code == 6)
+        #expect(Self.stderr("release", ws).split(separator: "\n").count == 1)
+        // An existing directory that is not a store is not turned into one.
+        #expect(try Self.run(binary, ["gc", "--state-dir", ws.path + "/out"], name: "gc-out", in: ws).code == 0)
+        #expect(!FileManager.default.fileExists(atPath: ws.path + "/typo"))
+        #expect(!FileManager.default.fileExists(atPath: ws.path + "/out/levels"))
+        // reserve still creates the store.
+        #expect(try Self.run(binary, ["reserve", "k", "--state-dir", missing], name: "reserve", in: ws).code == 0)
+        #expect(FileManager.default.fileExists(atPath: missing + "/levels"))
+    }
+
+    @Test("poststop with a missing store releases nothing, exits 0 and creates no store")
+    func poststopMissingStore() throws {
+        let ws = try Workspace()
+        let bundle = ws.path + "/bundle"
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        try Data(#"{"ociVersion":"1.0.2","root":{"path":"/nonexistent/svirt-rootfs"}}"#.utf8).write(to: URL(fileURLWithPath: bundle + "/config.json"))
+        let state = #"{"ociVersion":"1.0.2","id":"c1","status":"stopped","bundle":"\#(bundle)"}"#
+        let missing = ws.path + "/typo/state"
+        let result = try hook(["--selinux=on", "--stage", "poststop", "--state-dir", missing], stdin: Data(state.utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path + "/typo"))
+    }
+
+    @Test("usage mistakes exit 2 with one line naming the problem: argument count, relative paths, repeated or conflicting options")
+    func usageMistakes() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let state = ["--state-dir", ws.state]
+        let cases: [(args: [String], says: String)] = [
+            (["reserve"] + state, "missing KEY"),
+            (["release"] + state, "missing KEY or LEVEL"),
+            (["list", "extra"] + state, "unexpected argument extra"),
+            (["release", "a", "b"] + state, "unexpected argument b"),
+            (["list", "--state-dir", "relative/state"], "--state-dir must be an absolute path"),
+            (["reserve", "k", "--root", "rel/root"] + state, "--root must be an absolute path"),
+            (["reserve", "k", "--root", "/a", "--root=/b"] + state, "--root given more than once"),
+            (["reserve", "k", "--level", "s0:c1,c2", "--range", "c0.c9"] + state, "--level and --range"),
+        ]
+        for (i, c) in cases.enumerated() {
+            let result = try Self.run(binary, c.args, name: "u\(i)", in: ws)
+            let message = Self.stderr("u\(i)", ws)
+            #expect(result.code == 2, "\(c.args)")
+            #expect(message.split(separator: "\n").count == 1 && message.contains(c.says), "\(c.args): \(message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: ws.state + "/keys/k"), "nothing was reserved")
+    }
+
+    @Test("release and gc escape keys and paths as list does: a key with a newline stays on one line")
+    func escapedOutput() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let key = "a\nb\\c"
+        let root = ws.path + "/root\tx"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for (i, k) in [key, key + "2"].enumerated() {
+            #expect(try Self.run(binary, ["reserve", k, "--root", root, "--state-dir", ws.state], name: "r\(i)", in: ws).code == 0)
+        }
+        let list = try Self.run(binary, ["list", "--state-dir", ws.state], name: "list", in: ws)
+        #expect(list.out.split(separator: "\n").count == 3)
+        #expect(list.out.contains("a\\x0ab\\\\c "))
+        let release = try Self.run(binary, ["release", key, "--state-dir", ws.state], name: "release", in: ws)
+        #expect(release.code == 0)
+        #expect(release.out.split(separator: "\n").count == 1)
+        #expect(release.out.hasSuffix(" key a\\x0ab\\\\c\n"), "\(release.out)")
+        try FileManager.default.removeItem(atPath: root)
+        let gc = try Self.run(binary, ["gc", "--state-dir", ws.state], name: "gc", in: ws)
+        #expect(gc.out.split(separator: "\n").count == 1, "\(gc.out)")
+        #expect(gc.out.contains("key a\\x0ab\\\\c2 (gone: \(ws.path)/root\\x09x)"), "\(gc.out)")
+    }
+
+    @Test("release of a corrupt record says what it removed, exits 0 and leaves no orphan holder")
+    func releaseCorruptRecord() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let reserved = try Self.run(binary, ["reserve", "bad", "--state-dir", ws.state], name: "r", in: ws)
+        let level = reserved.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Data("svirt-hook reservation 1\nkey b".utf8).write(to: URL(fileURLWithPath: ws.state + "/keys/bad"))
+        let result = try Self.run(binary, ["release", "bad", "--state-dir", ws.state], name: "rel", in: ws)
+        #expect(result.code == 0, "\(Self.stderr("rel", ws))")
+        #expect(result.out.contains("released \(level) key bad\n"))
+        #expect(result.out.contains("removed corrupt entry \(ws.state)/keys/bad"))
+        #expect(try Self.list(binary, ws).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(ws.state)/levels/\(level)"))
+    }
+
+    @Test("reserve --range c1022.c1023 says its only pair is never handed out")
+    func onlyPrivilegedPair() throws {
+        let binary = try Self.binary()
+        let ws = try Workspace()
+        let result = try Self.run(binary, ["reserve", "k", "--range", "c1022.c1023", "--state-dir", ws.state], name: "r", in: ws)
+        #expect(result.code == 6)
+        let message = Self.stderr("r", ws)
+        #expect(message.contains("only s0:c1022,c1023") && !message.contains("held"), "\(message)")
+    }
 }

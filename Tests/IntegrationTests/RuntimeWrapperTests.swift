@@ -93,6 +93,68 @@ struct RuntimeWrapperTests {
         #expect(try String(contentsOfFile: dir.file("bundle/config.json"), encoding: .utf8) == "{not json")
     }
 
+    @Test("crun's --config naming a file other than BUNDLE/config.json: exit 2, one line naming it, runtime never run, nothing labeled")
+    func otherConfigRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "wrapcfg")
+        let fake = try fakeRuntime(dir), b = try bundle(dir)
+        try dir.write("alt.json", BadInputTests.validConfig)
+        for spelling in [["-f", "alt.json"], ["--config", "alt.json"], ["--config=alt.json"]] {
+            let result = try run(Paths.binary, ["runtime", "--log", dir.file("log"), "create"] + spelling + ["-b", b, "c1"],
+                                 environment: environment(dir, runtime: fake), directory: dir.path)
+            #expect(result.status == 2, "\(spelling) \(result.stderr)")
+            #expect(result.stderrLines.count == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("not creating container c1") && result.stderr.contains("alt.json"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.file("argv")), "the runtime ran")
+        }
+        #expect(try String(contentsOfFile: b + "/config.json", encoding: .utf8) == BadInputTests.validConfig)
+        #expect(try String(contentsOfFile: dir.file("alt.json"), encoding: .utf8) == BadInputTests.validConfig)
+        #expect((try String(contentsOfFile: dir.file("log"), encoding: .utf8)).contains("alt.json"))
+    }
+
+    @Test("--config naming BUNDLE/config.json itself (another spelling of the path) labels it and runs")
+    func sameConfigProceeds() throws {
+        let dir = try TemporaryDirectory(prefix: "wrapcfgok")
+        let fake = try fakeRuntime(dir), b = try bundle(dir)
+        let args = ["create", "-f", "bundle/./config.json", "--bundle", b, "c1"]
+        let result = try run(Paths.binary, ["runtime"] + args, environment: environment(dir, runtime: fake), directory: dir.path)
+        #expect(result.status == 42, "\(result.stderr)")
+        #expect(recordedArgv(dir) == args)
+        expectLabeled(try jsonObject(file: b + "/config.json"))
+    }
+
+    @Test("restore builds a container from the bundle: labeled before the runtime runs")
+    func restoreLabels() throws {
+        let dir = try TemporaryDirectory(prefix: "wraprest")
+        let fake = try fakeRuntime(dir), b = try bundle(dir)
+        let args = ["restore", "--image-path", dir.file("img"), "--bundle", b, "c5"]
+        let result = try run(Paths.binary, ["runtime"] + args, environment: environment(dir, runtime: fake))
+        #expect(result.status == 42, "\(result.stderr)")
+        #expect(recordedArgv(dir) == args)
+        expectLabeled(try jsonObject(file: dir.file("received.json")))
+    }
+
+    @Test("an empty --bundle= labels the working directory's config.json, as runc reads it")
+    func emptyBundleIsWorkingDirectory() throws {
+        let dir = try TemporaryDirectory(prefix: "wrapempty")
+        let fake = try fakeRuntime(dir), b = try bundle(dir)
+        let result = try run(Paths.binary, ["runtime", "create", "--bundle=", "c6"], environment: environment(dir, runtime: fake), directory: b)
+        #expect(result.status == 42, "\(result.stderr)")
+        expectLabeled(try jsonObject(file: b + "/config.json"))
+    }
+
+    @Test("--help among the hook flags is refused before anything runs: exit 2, nothing on stdout, runtime never run")
+    func helpHookFlagRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "wraphelp")
+        let fake = try fakeRuntime(dir), b = try bundle(dir)
+        let result = try run(Paths.binary, ["runtime", "--hook-flag", "--help", "create", "-b", b, "c7"],
+                             environment: environment(dir, runtime: fake))
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderrLines.count == 1, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("argv")), "the runtime ran")
+        #expect(try String(contentsOfFile: b + "/config.json", encoding: .utf8) == BadInputTests.validConfig)
+    }
+
     @Test("no real runtime to be found: exit 10 and one line, nothing labeled")
     func missingRuntime() throws {
         let dir = try TemporaryDirectory(prefix: "wrapnone")

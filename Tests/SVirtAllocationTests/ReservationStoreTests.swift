@@ -191,7 +191,7 @@ struct ReservationStoreTests {
         // Killed before the rename, and while writing a record (pid 4194305 > pid_max).
         try dir.mkdir("tmp/4194305.00ff")
         try dir.write("tmp/4194305.00ff/x", "")
-        try dir.write("keys/.x.svirt-4194305", "half")
+        try dir.write("keys/.x.svirt-4194305-1f2e", "half")
         // A lock file of a reservation that died before its record.
         try dir.write("keys/empty", "")
         // A temporary of a live process (ours) is not touched.
@@ -220,22 +220,148 @@ struct ReservationStoreTests {
         #expect(try dir.entries("levels/\(l)") == ["a"])
     }
 
-    @Test("a corrupt record is an error naming it, is listed and kept by gc, and release removes it")
+    @Test("a corrupt record is an error naming it, is listed and kept by gc, and release removes it with the key's holders")
     func corruptRecord() throws {
         let dir = try StateDir()
         let store = try dir.store()
-        _ = try store.reserve(key: "bad", rootPath: nil, range: .full, inUse: [])
-        try dir.write("keys/bad", "garbage\n")
+        let held = try store.reserve(key: "bad", rootPath: nil, range: .full, inUse: [])
+        let other = try store.reserve(key: "other", rootPath: nil, range: .full, inUse: [])
+        try dir.write("keys/bad", "svirt-hook reservation 1\nkey ba") // truncated
         let error = #expect(throws: ReservationError.self) {
             try store.reserve(key: "bad", rootPath: nil, range: .full, inUse: [])
         }
         #expect(error?.description.contains("/keys/bad") == true)
         #expect(try store.list().contains { if case .corrupt = $0.state { true } else { false } })
         #expect(try store.collectGarbage().map(\.kind) == [.corruptKept])
-        #expect(try store.release(key: "bad") == [])
-        // Its level's holder is now an orphan, which gc frees.
-        #expect(try store.collectGarbage().map(\.kind).contains(.orphanHolder))
-        #expect(try store.list().isEmpty)
+        let result = try store.releaseKey("bad")
+        #expect(result.levels == [held.description])
+        #expect(result.corruptRecord?.contains("/keys/bad") == true)
+        // Nothing left orphaned, and the other key is untouched.
+        #expect(!dir.exists("levels/\(held)"))
+        #expect(try store.list().map(\.key) == ["other"])
+        #expect(try dir.entries("levels") == [other.description])
+        #expect(try store.collectGarbage().isEmpty)
+    }
+
+    @Test("opening without create: a missing directory, or one that is no store, is notFound and nothing is created")
+    func openWithoutCreating() throws {
+        let dir = try StateDir()
+        let missing = dir.path + "/no/such/state"
+        let error = #expect(throws: ReservationError.self) { try ReservationStore(directory: missing, create: false) }
+        #expect(error?.kind == .notFound)
+        #expect(error?.description.contains(missing) == true)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/no"))
+        // An existing directory that is not a store (a mistyped path) gets no layout.
+        let other = #expect(throws: ReservationError.self) { try ReservationStore(directory: dir.path, create: false) }
+        #expect(other?.kind == .notFound)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/levels"))
+        // Once created, it opens, and works without tmp/.
+        let l = try dir.store().reserve(key: "a", rootPath: nil, range: .full, inUse: [])
+        try FileManager.default.removeItem(atPath: dir.path + "/state/tmp")
+        let store = try ReservationStore(directory: dir.path + "/state", create: false)
+        #expect(try store.list().map(\.level) == [l])
+        #expect(try store.collectGarbage().isEmpty)
+        #expect(try store.release(key: "a") == [l])
+    }
+
+    @Test("relative root paths are refused, and a relative root already recorded is never judged gone")
+    func relativeRoots() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let error = #expect(throws: ReservationError.self) {
+            try store.reserve(key: "a", rootPath: "no/such/root", range: .full, inUse: [])
+        }
+        #expect(error?.kind == .invalid)
+        #expect(throws: ReservationError.self) { try store.claim(try level("s0:c1,c2"), key: "b", rootPath: "rel") }
+        #expect(!dir.exists("keys/a") && !dir.exists("keys/b"))
+        // A record written by an older version with a relative root.
+        try dir.mkdir("levels/s0:c3,c4")
+        try dir.write("levels/s0:c3,c4/old", "")
+        try dir.write("keys/old", "svirt-hook reservation 1\nkey old\nlevel s0:c3,c4\nsince 1\nroot no/such/root\n")
+        #expect(try store.collectGarbage().isEmpty)
+        #expect(try store.list().map(\.state) == [.held])
+    }
+
+    @Test("a directory, a symbolic link or a FIFO in keys/ is listed as corrupt and kept by gc; the rest is still listed and collected")
+    func strayKeyEntries() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let root = dir.path + "/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let gone = try store.reserve(key: "gone", rootPath: root, range: .full, inUse: [])
+        let kept = try store.reserve(key: "kept", rootPath: nil, range: .full, inUse: [])
+        try FileManager.default.removeItem(atPath: root)
+        try dir.mkdir("keys/adir")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/state/keys/alink", withDestinationPath: dir.path + "/state/keys/kept")
+        #expect(mkfifo(dir.path + "/state/keys/afifo", 0o644) == 0)
+        let rows = try store.list()
+        let corrupt = rows.filter { if case .corrupt = $0.state { true } else { false } }
+        #expect(corrupt.compactMap(\.key).sorted() == ["adir", "afifo", "alink"])
+        #expect(rows.filter { $0.state == .held }.compactMap(\.key).sorted() == ["gone", "kept"])
+        let events = try store.collectGarbage()
+        #expect(events.filter { $0.kind == .corruptKept }.compactMap(\.key).sorted() == ["adir", "afifo", "alink"])
+        #expect(events.first { $0.key == "adir" }?.description == "kept corrupt entry key adir (corrupt entry \(dir.path)/state/keys/adir: a directory, not a record)")
+        #expect(events.contains { $0.kind == .released && $0.level == gone.description })
+        #expect(try dir.entries("keys") == ["adir", "afifo", "alink", "kept"])
+        #expect(try dir.entries("levels") == [kept.description])
+        // reserve and release of such a key fail naming it, and delete nothing.
+        let error = #expect(throws: ReservationError.self) { try store.release(key: "adir") }
+        #expect(error?.description.contains("keys/adir") == true)
+        #expect(throws: ReservationError.self) { try store.reserve(key: "alink", rootPath: nil, range: .full, inUse: []) }
+        #expect(dir.exists("keys/adir") && dir.exists("keys/kept"))
+    }
+
+    @Test("a subdirectory or link inside a level directory is kept as corrupt by gc, which leaves no lock file behind")
+    func strayHolderEntries() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        try dir.mkdir("levels/s0:c1,c2/sub")
+        try dir.write("levels/s0:c1,c2/sub/inside", "")
+        try dir.mkdir("levels/s0:c3,c4")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/state/levels/s0:c3,c4/lnk", withDestinationPath: "/etc/hostname")
+        try dir.mkdir("levels/s0:c5,c6")
+        try dir.write("levels/s0:c5,c6/orphan", "")
+        let rows = try store.list()
+        #expect(rows.filter { if case .corrupt = $0.state { true } else { false } }.compactMap(\.key).sorted() == ["lnk", "sub"])
+        #expect(rows.filter { $0.state == .orphanHolder }.compactMap(\.key) == ["orphan"])
+        let events = try store.collectGarbage()
+        #expect(events.filter { $0.kind == .corruptKept }.compactMap(\.key).sorted() == ["lnk", "sub"])
+        #expect(events.contains { $0.kind == .orphanHolder && $0.key == "orphan" })
+        #expect(try dir.entries("keys").isEmpty, "no lock file left for any holder name")
+        #expect(dir.exists("levels/s0:c1,c2/sub/inside"))
+        #expect(dir.exists("levels/s0:c3,c4/lnk"))
+        #expect(FileManager.default.fileExists(atPath: "/etc/hostname"))
+        #expect(try dir.entries("levels") == ["s0:c1,c2", "s0:c3,c4"])
+    }
+
+    @Test("gc never follows a link in levels/ or tmp/: files outside the store survive")
+    func linksNotFollowed() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let outside = dir.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try Data().write(to: URL(fileURLWithPath: outside + "/victim"))
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/state/levels/s0:c1,c2", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/state/tmp/4194305.ab", withDestinationPath: outside)
+        let events = try store.collectGarbage()
+        #expect(events.contains { $0.kind == .corruptKept && $0.level == "s0:c1,c2" })
+        #expect(FileManager.default.fileExists(atPath: outside + "/victim"))
+        #expect(try store.list().contains { if case .corrupt = $0.state { $0.levelName == "s0:c1,c2" } else { false } })
+        #expect(throws: ReservationError.self) { try store.release(level: try level("s0:c1,c2")) }
+        #expect(FileManager.default.fileExists(atPath: outside + "/victim"))
+        #expect(try dir.entries("keys").isEmpty)
+    }
+
+    @Test("a range whose only pair is c1022,c1023 says so instead of claiming every level is held")
+    func onlyPrivilegedPair() throws {
+        let dir = try StateDir()
+        let error = #expect(throws: ReservationError.self) {
+            try dir.store().reserve(key: "a", rootPath: nil, range: CategoryRange(lower: 1022, upper: 1023), inUse: [])
+        }
+        #expect(error?.kind == .exhausted)
+        #expect(error?.description.contains("s0:c1022,c1023") == true)
+        #expect(error?.description.contains("held") == false)
+        #expect(try dir.entries("keys").isEmpty)
     }
 
     @Test("a state directory that is not a directory, or whose parts are not, fails with the path")

@@ -71,3 +71,22 @@ struct SkipLabeledTests {
         #expect(code { _ = try HookRun.run(input: Array(Self.config(bad).utf8), options: HookOptions(), environment: environment()) } == .badInput)
     }
 }
+
+@Suite("Stages and requests that need nothing")
+struct NothingToDoTests {
+    @Test("poststart does not read the bundle: a missing bundle is no error there")
+    func poststartReadsNothing() throws {
+        let state = #"{"ociVersion":"1.0.2","id":"c1","status":"running","pid":1,"bundle":"/gone"}"#
+        let result = try HookRun.run(input: Array(state.utf8), options: HookOptions(), environment: environment())
+        #expect(result == HookResult())
+    }
+
+    @Test("label=disable ignores the relabel annotation, even a malformed one")
+    func disableSkipsRelabelRequest() throws {
+        let text = #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.label":"disable","io.svirt.relabel":"not-a-request"}}"#
+        let r = RecordingRelabeler()
+        let result = try HookRun.run(input: Array(text.utf8), options: HookOptions(), environment: environment(relabeler: r))
+        #expect(result.output == Array(text.utf8))
+        #expect(r.calls.isEmpty)
+    }
+}

@@ -222,3 +222,20 @@ struct RelabelRequestTests {
         #expect(code { _ = try p.apply(relabeler: r) } == .relabel)
     }
 }
+
+@Suite("Container identity and liveness")
+struct LivenessTests {
+    @Test("an overlay root (…/merged) is kept alive by its layer directory, which outlives the unmount at stop")
+    func overlayMerged() {
+        let key = ContainerKey.derive(sandboxID: nil, rootPath: "/var/lib/containers/storage/overlay/abc/merged")
+        #expect(key?.key == "root:/var/lib/containers/storage/overlay/abc/merged")
+        #expect(key?.rootPath == "/var/lib/containers/storage/overlay/abc")
+    }
+
+    @Test("other roots (vfs, runc bundles) are their own liveness path", arguments: [
+        "/var/lib/containers/storage/vfs/dir/abc", "/srv/bundle/rootfs", "/merged", "/x/merged-not",
+    ])
+    func plainRoots(_ root: String) {
+        #expect(ContainerKey.derive(sandboxID: nil, rootPath: root)?.rootPath == root)
+    }
+}

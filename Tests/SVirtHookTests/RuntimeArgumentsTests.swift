@@ -72,16 +72,74 @@ struct RuntimeInvocationTests {
         #expect(RuntimeInvocation.parse(["--", "create", "id"]).command == "create")
     }
 
-    @Test("only create and run label; help, no command and other commands do not")
+    @Test("only create, run and restore label; help, no command and other commands do not")
     func whichCommandsLabel() {
         #expect(RuntimeInvocation.parse(["run", "id"]).createsContainer)
+        #expect(RuntimeInvocation.parse(["restore", "id"]).createsContainer)
+        #expect(!RuntimeInvocation.parse(["restore", "--help"]).createsContainer)
         #expect(!RuntimeInvocation.parse(["create", "--help"]).createsContainer)
         #expect(!RuntimeInvocation.parse(["run", "-h"]).createsContainer)
         #expect(RuntimeInvocation.parse(["--version"]).command == nil)
         #expect(RuntimeInvocation.parse([]).command == nil)
-        for command in ["start", "delete", "kill", "state", "exec", "list", "ps", "events", "update", "pause", "checkpoint", "restore"] {
+        for command in ["start", "delete", "kill", "state", "exec", "list", "ps", "events", "update", "pause", "resume", "checkpoint"] {
             #expect(!RuntimeInvocation.parse([command, "id"]).createsContainer, "\(command)")
         }
+    }
+
+    @Test("restore reads its bundle and skips its valued flags (runc restore --image-path ... --bundle B id)")
+    func restoreLine() {
+        let inv = RuntimeInvocation.parse(["--root", "/r", "restore", "--image-path", "/img", "--work-path", "/w",
+                                           "--manage-cgroups-mode", "soft", "--lsm-profile", "p", "--bundle", "/b", "id"])
+        #expect(inv.command == "restore")
+        #expect(inv.createsContainer)
+        #expect(inv.bundleDirectory == "/b")
+        #expect(inv.containerID == "id")
+    }
+
+    @Test("crun's --config/-f is read in every spelling, and its value is not taken for the id")
+    func configFlag() {
+        for args in [["create", "-f", "alt.json", "-b", "/b", "c1"], ["create", "--config", "alt.json", "c1"],
+                     ["run", "c1", "--config=alt.json"], ["restore", "-f=alt.json", "c1"]] {
+            let inv = RuntimeInvocation.parse(args)
+            #expect(inv.configFile == "alt.json", "\(args)")
+            #expect(inv.containerID == "c1", "\(args)")
+        }
+        #expect(RuntimeInvocation.parse(["create", "-b", "/b", "c1"]).configFile == nil)
+        #expect(RuntimeInvocation.parse(["create", "--config=", "c1"]).configFile == "")
+    }
+
+    @Test("crun's getopt spellings of bundle and config are read: attached, clustered after -d, abbreviated")
+    func crunGetoptSpellings() {
+        for (args, bundle, config) in [
+            (["create", "-falt.json", "c1"], nil, "alt.json"),
+            (["run", "-dfalt.json", "c1"], nil, "alt.json"),
+            (["run", "-df", "alt.json", "c1"], nil, "alt.json"),
+            (["create", "--conf=alt.json", "c1"], nil, "alt.json"),
+            (["create", "--confi", "alt.json", "c1"], nil, "alt.json"),
+            (["create", "-b/x", "c1"], "/x", nil),
+            (["run", "-db", "/x", "c1"], "/x", nil),
+            (["create", "--bund", "/x", "c1"], "/x", nil),
+            (["create", "--b=/x", "c1"], "/x", nil),
+        ] as [([String], String?, String?)] {
+            let inv = RuntimeInvocation.parse(args)
+            #expect(inv.bundle == bundle, "\(args)")
+            #expect(inv.configFile == config, "\(args)")
+            #expect(inv.containerID == "c1", "\(args)")
+        }
+        // runc's own single-dash long names keep their runc meaning.
+        let runc = RuntimeInvocation.parse(["run", "-detach", "-bundle", "/a", "-console-socket", "/s", "c1"])
+        #expect(runc.bundle == "/a")
+        #expect(runc.configFile == nil)
+        #expect(runc.containerID == "c1")
+        #expect(RuntimeInvocation.parse(["restore", "-file-locks", "-bundle", "/a", "c1"]).configFile == nil)
+        #expect(RuntimeInvocation.parse(["create", "--con", "x", "c1"]).configFile == nil) // ambiguous for crun too
+    }
+
+    @Test("an empty bundle value means the working directory, as runc reads it")
+    func emptyBundle() {
+        #expect(RuntimeInvocation.parse(["create", "--bundle=", "c1"]).bundleDirectory == ".")
+        #expect(RuntimeInvocation.parse(["create", "-b", "", "c1"]).bundleDirectory == ".")
+        #expect(RuntimeInvocation.parse(["create", "-b", "", "c1"]).containerID == "c1")
     }
 
     @Test("a trailing valued flag without its value does not crash or invent a command")
@@ -132,6 +190,20 @@ struct WrapperOptionsTests {
         #expect(throws: WrapperOptions.UsageError.self) {
             try WrapperOptions.parse(["--hook-flag="], environment: { _ in nil })
         }
+    }
+
+    @Test("hook flags the wrapper owns (--help, --bundle, --stage) are usage errors, from the command line or the environment")
+    func reservedHookFlags() throws {
+        for flag in ["--help", "--bundle", "--bundle=/x", "--stage", "--stage=prestart"] {
+            #expect(throws: WrapperOptions.UsageError.self, "\(flag)") {
+                try WrapperOptions.parse(["--hook-flag", flag, "create", "x"], environment: { _ in nil })
+            }
+            #expect(throws: WrapperOptions.UsageError.self, "\(flag)") {
+                try WrapperOptions.parse(["create", "x"], environment: { $0 == "SVIRT_HOOK_FLAGS" ? "--selinux=on \(flag)" : nil })
+            }
+        }
+        let ok = try WrapperOptions.parse(["--hook-flag=--state-dir=/s", "create", "x"], environment: { _ in nil })
+        #expect(ok.hookFlags == ["--state-dir=/s"])
     }
 
     @Test("runtime lookup: a path is used as given; names searched on PATH, runc before crun")

@@ -14,6 +14,14 @@ struct LabelOptionsTests {
         #expect(!o.disable)
     }
 
+    @Test("podman's nested option is accepted and changes no label field")
+    func nested() throws {
+        #expect(try LabelOptions(parsing: "nested") == LabelOptions())
+        let o = try LabelOptions(parsing: "nested,label=type:spc_t")
+        #expect(o.type == "spc_t")
+        #expect(throws: LabelOptions.ParseError.self) { try LabelOptions(parsing: "nested:yes") }
+    }
+
     @Test("disable, alone or with podman's label= prefix")
     func disable() throws {
         #expect(try LabelOptions(parsing: "disable").disable)
@@ -35,7 +43,7 @@ struct LabelOptionsTests {
     }
 
     @Test("unknown options are errors naming the option", arguments: [
-        ("nested", "nested"), ("type:spc_t,bogus", "bogus"), ("foo:bar", "foo:bar"), ("type:a,c5", "c5"),
+        ("nest", "nest"), ("type:spc_t,bogus", "bogus"), ("foo:bar", "foo:bar"), ("type:a,c5", "c5"),
     ])
     func unknown(text: String, named: String) {
         do {

@@ -24,6 +24,42 @@ struct FilesTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["config.json"])
     }
 
+    @Test("replaceAtomically keeps the file's owner")
+    func atomicReplaceKeepsOwner() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/config.json"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(chown(path, 1234, 2345) == 0)
+        try Files.replaceAtomically(path, with: Array("new".utf8))
+        var st = stat()
+        #expect(stat(path, &st) == 0)
+        #expect(st.st_uid == 1234 && st.st_gid == 2345)
+    }
+
+    @Test("replaceAtomically on a symlink rewrites the file it names and leaves the link")
+    func atomicReplaceThroughSymlink() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/elsewhere", withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: URL(fileURLWithPath: dir + "/elsewhere/real.json"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/config.json", withDestinationPath: "elsewhere/real.json")
+        try Files.replaceAtomically(dir + "/config.json", with: Array("new".utf8))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/config.json") == "elsewhere/real.json")
+        #expect(try String(contentsOfFile: dir + "/elsewhere/real.json", encoding: .utf8) == "new")
+    }
+
+    @Test("a temporary file left by an earlier run with our pid does not block the rewrite")
+    func staleTemporary() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/config.json"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: path))
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: dir + "/.config.json.svirt-\(getpid())"))
+        try Files.replaceAtomically(path, with: Array("new".utf8))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+    }
+
     @Test("replaceAtomically into a missing directory fails naming the path, and creates nothing")
     func atomicReplaceMissingDirectory() throws {
         let dir = try temporaryDirectory()
@@ -64,5 +100,16 @@ struct FilesTests {
         #expect(throws: SystemError("fake", errno: .accessDenied)) {
             try syscall("fake") { () -> Int32 in errno = EACCES; return -1 }
         }
+    }
+}
+
+@Suite("Files.temporaryOwner")
+struct TemporaryOwnerTests {
+    @Test("parses the pid of replaceAtomically's temporaries, and nothing else",
+          arguments: [(".config.json.svirt-123-9af", Optional<pid_t>(123)), (".a-b.svirt-7-0", 7),
+                      ("config.json", nil), (".x.svirt-12", nil), (".x.svirt-abc-1f", nil),
+                      (".x.svirt-12-", nil), (".x.svirt-12-zz", nil), (".x.other-12-1f", nil)])
+    func parse(_ name: String, _ pid: pid_t?) {
+        #expect(Files.temporaryOwner(name) == pid)
     }
 }

@@ -79,8 +79,20 @@ public struct WrapperOptions: Equatable, Sendable {
             }
         }
         options.runtimeArguments = Array(arguments[index...])
+        for flag in options.hookFlags {
+            let name = flag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            if reservedHookFlags.contains(String(name)) {
+                throw UsageError(description: "hook flag \(name) is not allowed in the wrapper: it labels BUNDLE/config.json itself and stdout is the runtime's")
+            }
+        }
         return options
     }
+
+    /// Hook flags the wrapper owns: it labels BUNDLE/config.json with
+    /// `--bundle` itself, so another `--bundle` or a `--stage` would label
+    /// some other file or act as another stage, and `--help` would print
+    /// usage on the stdout the engine reads as the runtime's.
+    public static let reservedHookFlags: Set<String> = ["--help", "--bundle", "--stage"]
 
     /// The executable paths to try, in order: a name with a slash as given,
     /// otherwise each PATH directory (or `defaultSearchPath`) for the named
