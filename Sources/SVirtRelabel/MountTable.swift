@@ -21,7 +21,19 @@ import SVirtSystem
 public struct MountEntry: Sendable, Equatable {
     public let id: UInt64
     public let parent: UInt64
+    /// The file system's "major:minor" (mountinfo's third field).
+    public let device: String
+    /// The directory of the file system mounted here ("/" unless a bind mount).
+    public let root: String
     public let mountPoint: String
+
+    public init(id: UInt64, parent: UInt64, device: String = "", root: String = "/", mountPoint: String) {
+        self.id = id
+        self.parent = parent
+        self.device = device
+        self.root = root
+        self.mountPoint = mountPoint
+    }
 }
 
 public enum MountTable {
@@ -38,7 +50,8 @@ public enum MountTable {
             guard fields.count >= 5,
                   let id = UInt64(String(decoding: fields[0], as: UTF8.self)),
                   let parent = UInt64(String(decoding: fields[1], as: UTF8.self)) else { continue }
-            entries.append(MountEntry(id: id, parent: parent, mountPoint: unescape(Array(fields[4]))))
+            entries.append(MountEntry(id: id, parent: parent, device: String(decoding: fields[2], as: UTF8.self),
+                                      root: unescape(Array(fields[3])), mountPoint: unescape(Array(fields[4]))))
         }
         return entries
     }
@@ -84,5 +97,39 @@ public enum MountTable {
             if !isDirectory(mount.mountPoint) { return true }
         }
         return false
+    }
+
+    /// Every path at which `path` (resolved, on mount `mountID`) is visible
+    /// in this namespace: its path inside its file system (the mount's root
+    /// joined with the part below the mount point) seen through every mount
+    /// of the same file system whose root contains it. `path` itself is
+    /// among them. nil when the mount is not in the table or does not
+    /// contain `path`. A bind mount of /usr/share/doc at /tmp/x makes
+    /// /tmp/x/a visible as /usr/share/doc/a too (through the mount at /).
+    public static func views(of path: String, mountID: UInt64, mounts: [MountEntry]) -> [String]? {
+        guard let own = mounts.first(where: { $0.id == mountID }),
+              let below = relative(path, under: own.mountPoint) else { return nil }
+        let inFileSystem = join(own.root, below)
+        var views: [String] = []
+        for mount in mounts where mount.device == own.device {
+            if let rest = relative(inFileSystem, under: mount.root) {
+                let view = join(mount.mountPoint, rest)
+                if !views.contains(view) { views.append(view) }
+            }
+        }
+        return views
+    }
+
+    /// The part of `path` below `top` ("" for `top` itself), by whole
+    /// components; nil when `path` is not inside `top`.
+    static func relative(_ path: String, under top: String) -> String? {
+        let path = SystemPathPolicy.normalize(path), top = SystemPathPolicy.normalize(top)
+        if path == top { return "" }
+        if top == "/" { return String(path.dropFirst()) }
+        return path.hasPrefix(top + "/") ? String(path.dropFirst(top.count + 1)) : nil
+    }
+
+    static func join(_ top: String, _ rest: String) -> String {
+        SystemPathPolicy.normalize(top + "/" + rest)
     }
 }

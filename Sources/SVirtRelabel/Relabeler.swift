@@ -51,7 +51,9 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///
 /// - The source is resolved once (symlinks and `..`), checked against the
 ///   system paths, opened without following anything, and checked to still
-///   be that path. From then on every lookup is one name inside a directory
+///   be that path. The system paths are checked again at every path where
+///   its file system shows the same directory (/proc/self/mountinfo): a
+///   bind mount of /usr/share/doc at /tmp/x is refused as under /usr. From then on every lookup is one name inside a directory
 ///   we hold open (openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV for
 ///   directories, each opened by a single name so there is nothing to be
 ///   beneath; *xattrat with AT_SYMLINK_NOFOLLOW for
@@ -61,6 +63,12 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   a bind mount of /etc under a volume must not be relabeled with it, and
 ///   what is mounted there is not part of the tree the user named. chcon -R
 ///   and go-selinux cross them; restorecon has an -x for not crossing.
+///   Without openat2 (before 5.6, or filtered by seccomp) or without statx's
+///   mount ID (before 5.8) each entry is compared with the tree's mount by
+///   what is known (MountIdentity): the mount ID from /proc/self/fdinfo,
+///   else a different device; an entry that cannot be judged fails the walk,
+///   and a tree whose own mount ID cannot be learned is refused up front,
+///   rather than labeling what may be another file system.
 /// - Each label is read first and written only when it differs: a repeat
 ///   costs reads only, and overlayfs copies nothing up. Exception, on
 ///   ext4/xfs/btrfs/tmpfs only and only while the root lacks the label: a
@@ -87,6 +95,8 @@ public struct Relabeler: Sendable {
     let alwaysReadFirst: Bool
     /// Tests: force the older-kernel xattr path instead of probing.
     var forcedMethod: XattrMethod?
+    /// Tests: pretend these calls are missing (an older kernel, seccomp).
+    var calls = KernelCalls()
 
     /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
     /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
@@ -109,7 +119,7 @@ public struct Relabeler: Sendable {
             throw .refused(path, "empty or malformed label")
         }
         let policy = self.policy ?? SystemPathPolicy(extraPaths: InvokingUserHomes.collect())
-        let source = try ResolvedSource.open(path, policy: policy)
+        let source = try ResolvedSource.open(path, policy: policy, calls: calls)
         defer { close(source.fd) }
         let fileLabel = FileLabel(label)
         if !source.isDirectory {
@@ -128,7 +138,7 @@ public struct Relabeler: Sendable {
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
                         mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel),
-                        method: method)
+                        method: method, rootMount: source.mount, calls: calls)
         var report = try walk.run()
         if walk.stoppedWithWarning { return report }
         // The root last: only a complete walk marks the tree as done.
@@ -174,13 +184,11 @@ public struct Relabeler: Sendable {
     }
 
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {
-        let (err, st) = Linux.statx(source.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
-        guard err == 0, st.mask & LinuxFlag.statxMountID != 0,
-              let text = MountTable.readOwn() else {
+        guard let treeMount = source.mount.mountID else {
             return true // cannot tell: check every entry
         }
         return MountTable.needsEntryChecks(
-            tree: source.path, treeMount: st.mountID, mounts: MountTable.parse(text),
+            tree: source.path, treeMount: treeMount, mounts: source.mounts,
             isDirectory: { path in
                 // Cached attributes only and no automount: a hung NFS or an
                 // autofs mount elsewhere on the host must not stall the hook.

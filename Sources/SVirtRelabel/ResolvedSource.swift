@@ -9,12 +9,21 @@ struct ResolvedSource {
     let path: String
     let fd: Int32
     let isDirectory: Bool
+    /// The mount holding it (every directory of the walk is on it).
+    let mount: MountIdentity.Root
+    /// /proc/self/mountinfo as read while checking it.
+    let mounts: [MountEntry]
 
     /// realpath(3), then the policy, then an open that refuses any symlink
     /// on the way (so the path cannot have changed into one since), then a
     /// check that the fd still names that path and is not a system path
-    /// reached another way (a bind mount of /etc elsewhere has /etc's inode).
-    static func open(_ path: String, policy: SystemPathPolicy) throws(RelabelError) -> ResolvedSource {
+    /// reached another way (a bind mount of /etc elsewhere has /etc's inode),
+    /// then the policy again on every path at which its file system shows it
+    /// (a bind mount of /usr/share/doc elsewhere is still under /usr).
+    /// A source whose mount cannot be identified is refused: neither that
+    /// check nor the walk's mount point checks could be made.
+    static func open(_ path: String, policy: SystemPathPolicy,
+                     calls: KernelCalls = KernelCalls()) throws(RelabelError) -> ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
         guard let raw = realpath(path, nil) else { throw .failed(path, "realpath", errno: errno) }
         let resolved = String(cString: raw)
@@ -22,7 +31,7 @@ struct ResolvedSource {
         if let why = policy.refusal(for: resolved) {
             throw .refused(resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))", why)
         }
-        var fd = Linux.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
+        var fd = calls.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoSymlinks | LinuxFlag.resolveNoMagicLinks)
         if fd < 0 && (errno == ENOSYS || errno == EPERM) {
             fd = Glibc.open(resolved, LinuxFlag.openPath | O_NOFOLLOW | O_CLOEXEC)
@@ -45,8 +54,26 @@ struct ResolvedSource {
                 throw .refused(resolved, "is the same file as \(system)")
             }
         }
+        guard let mountID = calls.mountID(fd) else {
+            throw .refused(resolved, "its mount cannot be identified (no mount ID from statx or /proc/self/fdinfo)")
+        }
+        guard let table = MountTable.readOwn() else {
+            throw .refused(resolved, "/proc/self/mountinfo is unreadable, so where it lives cannot be checked")
+        }
+        let mounts = MountTable.parse(table)
+        guard let views = MountTable.views(of: resolved, mountID: mountID, mounts: mounts) else {
+            throw .refused(resolved, "its mount \(mountID) does not contain it in /proc/self/mountinfo")
+        }
+        for view in views where view != resolved {
+            if let why = policy.refusal(for: view) {
+                throw .refused(resolved, "its file system shows it also as \(view), which \(why)")
+            }
+        }
         ok = true
-        return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
+        return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
+                              mount: MountIdentity.Root(devMajor: MountIdentity.major(st.st_dev),
+                                                        devMinor: MountIdentity.minor(st.st_dev), mountID: mountID),
+                              mounts: mounts)
     }
 
     static func linkTarget(_ path: String) -> String? {

@@ -47,6 +47,9 @@ final class Walk: @unchecked Sendable {
     /// See WritePolicy: whether directories may switch to writing unread.
     let mayWriteBlind: Bool
     let method: XattrMethod
+    /// The tree's mount, which every entry is compared with (see MountIdentity).
+    let rootMount: MountIdentity.Root
+    let calls: KernelCalls
     let stopped = Atomic<Bool>(false)
     /// Threads waiting for work, and whether another may still be started:
     /// a reader hands batches of entries off only when someone can take them.
@@ -66,8 +69,13 @@ final class Walk: @unchecked Sendable {
     private var changed = 0
 
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
-         method: XattrMethod? = nil) {
+         method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls()) {
         self.mayWriteBlind = mayWriteBlind
+        self.calls = calls
+        self.rootMount = rootMount ?? {
+            let (_, st) = calls.statEntry(root.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
+            return MountIdentity.Root(devMajor: st.devMajor, devMinor: st.devMinor, mountID: calls.mountID(root.fd))
+        }()
         self.root = root
         self.label = label
         self.threadLimit = threadLimit

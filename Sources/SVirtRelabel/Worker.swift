@@ -42,27 +42,32 @@ struct Worker {
     /// labels it and reads it.
     mutating func openAndRead(_ task: DirTask) {
         if walk.stopped.load(ordering: .relaxed) { return }
-        let fd = task.name.withUnsafeBufferPointer { name in
+        let opened = task.name.withUnsafeBufferPointer { name in
             openDirectory(task.parent.fd, name.baseAddress!)
         }
-        if fd < 0 {
-            let e = errno
-            switch e {
-            case ENOENT:
-                return // vanished
-            case ENOTDIR, ELOOP:
-                // No longer a directory (swapped for a file or symlink):
-                // label what is there now, without following it.
-                var strict = WritePolicy(mayWriteBlind: false)
-                let outcome = task.name.withUnsafeBufferPointer { name in
-                    labelEntry(task.parent, name.baseAddress!, &strict)
-                }
-                record(outcome, task.path)
-            case EXDEV:
-                walk.warn("\(task.path): mount point, not crossed")
-            default:
-                walk.fail(.failed(task.path, "open", errno: e))
+        let fd: Int32
+        switch opened {
+        case .opened(let descriptor):
+            fd = descriptor
+        case .unknownMount:
+            walk.fail(.refused(task.path, MountIdentity.unknownReason))
+            return
+        case .failed(ENOENT):
+            return // vanished
+        case .failed(ENOTDIR), .failed(ELOOP):
+            // No longer a directory (swapped for a file or symlink):
+            // label what is there now, without following it.
+            var strict = WritePolicy(mayWriteBlind: false)
+            let outcome = task.name.withUnsafeBufferPointer { name in
+                labelEntry(task.parent, name.baseAddress!, &strict)
             }
+            record(outcome, task.path)
+            return
+        case .failed(EXDEV):
+            walk.warn("\(task.path): mount point, not crossed")
+            return
+        case .failed(let e):
+            walk.fail(.failed(task.path, "open", errno: e))
             return
         }
         let dir = DirHandle(fd: fd, path: task.path)
@@ -70,26 +75,41 @@ struct Worker {
         readDirectory(dir)
     }
 
-    private func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>) -> Int32 {
+    enum OpenedDirectory {
+        case opened(Int32)
+        /// errno; EXDEV for a mount point.
+        case failed(Int32)
+        /// Opened, but nothing tells whether it is a mount point.
+        case unknownMount
+    }
+
+    private func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>) -> OpenedDirectory {
         // `name` is one component from getdents64 (never "..", never a
         // slash), so RESOLVE_BENEATH would add nothing but its -EAGAIN
         // retries whenever anything on the host is renamed.
-        let fd = Linux.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                               resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
-                                   | LinuxFlag.resolveNoMagicLinks)
-        if fd >= 0 || (errno != ENOSYS && errno != EPERM) { return fd }
+        let fd = walk.calls.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                                    resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
+                                        | LinuxFlag.resolveNoMagicLinks)
+        if fd >= 0 { return .opened(fd) }
+        if errno != ENOSYS && errno != EPERM { return .failed(errno) }
         // Before Linux 5.6 (or openat2 filtered by seccomp): O_NOFOLLOW
-        // refuses a symlink, the mount ID comparison a mount point.
+        // refuses a symlink; what is now open is compared with the tree's
+        // mount (see MountIdentity), and entered only when known to be on it.
         let old = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if old < 0 { return old }
-        let (e1, mine) = Linux.statx(old, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
-        let (e2, theirs) = Linux.statx(parent, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
-        if e1 == 0 && e2 == 0 && mine.mountID != theirs.mountID {
+        if old < 0 { return .failed(errno) }
+        let (e, st) = walk.calls.statEntry(old, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
+        let verdict = e != 0 ? .unknown
+            : MountIdentity.judge(st, root: walk.rootMount, fallbackMountID: { walk.calls.fdinfoMountID(old) })
+        switch verdict {
+        case .sameMount:
+            return .opened(old)
+        case .mountPoint:
             close(old)
-            errno = EXDEV
-            return -1
+            return .failed(EXDEV)
+        case .unknown:
+            close(old)
+            return .unknownMount
         }
-        return old
     }
 
     /// Reads a directory's entries: subdirectories become tasks, everything
@@ -136,7 +156,7 @@ struct Worker {
                 walk.push(DirTask(parent: dir, name: copyName(name)))
             case Int32(DT_UNKNOWN):
                 // File systems without d_type: ask.
-                let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
+                let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
                 if e == ENOENT { continue }
                 if e == 0 && st.isDirectory {
                     walk.push(DirTask(parent: dir, name: copyName(name)))
@@ -169,7 +189,10 @@ struct Worker {
         case .unchanged: visited += 1
         case .changed: visited += 1; changed += 1
         case .stop(let warning): walk.stop(warning: warning)
-        case .failure(let error): walk.fail(error.path.isEmpty ? .failed(path, error.call ?? "?", errno: error.errno ?? 0) : error)
+        case .failure(let error):
+            if !error.path.isEmpty { walk.fail(error) }
+            else if let refusal = error.refusal { walk.fail(.refused(path, refusal)) }
+            else { walk.fail(.failed(path, error.call ?? "?", errno: error.errno ?? 0)) }
         }
     }
 
@@ -186,13 +209,19 @@ struct Worker {
     /// are filled in by the caller (empty here: no string work per entry).
     func labelEntry(_ dir: DirHandle, _ name: UnsafePointer<CChar>, _ policy: inout WritePolicy) -> EntryOutcome {
         if walk.entryChecks {
-            let (e, st) = Linux.statx(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW,
-                                      mask: LinuxFlag.statxType | LinuxFlag.statxMountID)
+            let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW,
+                                               mask: LinuxFlag.statxType | LinuxFlag.statxMountID)
             if e == ENOENT { return .unchanged }
             if e != 0 { return .failure(.failed("", "statx", errno: e)) }
-            if st.isMountRoot ?? false {
+            switch MountIdentity.judge(st, root: walk.rootMount, fallbackMountID: { walk.calls.mountID(dir.fd, name) }) {
+            case .sameMount:
+                break
+            case .mountPoint:
                 walk.warn("\(dir.path)/\(String(cString: name)): mount point, not crossed")
                 return .unchanged
+            case .unknown:
+                // Labeling it by name could label what is mounted there.
+                return .failure(.refused("", MountIdentity.unknownReason))
             }
         }
         switch walk.method {

@@ -80,17 +80,19 @@ struct PolicyTests {
         #expect(!WritePolicy.cheapRewrite(fileSystemType: 0x6969)) // nfs
     }
 
-    @Test("mountinfo lines parse, with octal escapes in mount points")
+    @Test("mountinfo lines parse, with octal escapes in roots and mount points")
     func mountinfoParse() {
         let text = """
         22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
         40 22 0:5 / /srv/my\\040vol/sub rw - tmpfs tmpfs rw
+        41 22 8:1 /srv/a\\040b /mnt/x rw - ext4 /dev/vda rw
         garbage
         """
         let mounts = MountTable.parse(Array(text.utf8))
         #expect(mounts == [
-            MountEntry(id: 22, parent: 1, mountPoint: "/"),
-            MountEntry(id: 40, parent: 22, mountPoint: "/srv/my vol/sub"),
+            MountEntry(id: 22, parent: 1, device: "8:1", root: "/", mountPoint: "/"),
+            MountEntry(id: 40, parent: 22, device: "0:5", root: "/", mountPoint: "/srv/my vol/sub"),
+            MountEntry(id: 41, parent: 22, device: "8:1", root: "/srv/a b", mountPoint: "/mnt/x"),
         ])
     }
 

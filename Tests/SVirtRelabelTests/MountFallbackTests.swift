@@ -1,0 +1,190 @@
+import Foundation
+import Glibc
+import Testing
+@_spi(Bench) @testable import SVirtRelabel
+
+@Suite("Mount points on kernels without openat2/statx mount IDs, and bind mounts of refused paths")
+struct MountFallbackTests {
+    /// A tree holding a plain file, a subdirectory, a bind mount of a
+    /// directory and of a file of the same file system (same st_dev: only a
+    /// mount ID tells them apart) and a tmpfs (another st_dev).
+    private func treeWithMounts(_ scratch: Scratch) throws -> (tree: String, outside: [String]) {
+        let tree = scratch.dir("tree")
+        scratch.file("tree/plain")
+        scratch.file("tree/sub/inner")
+        let outsideDir = scratch.dir("outside-dir")
+        scratch.file("outside-dir/x")
+        try scratch.mount(["--bind", outsideDir], at: scratch.dir("tree/mnt"))
+        let outsideFile = scratch.file("outside-file")
+        try scratch.mount(["--bind", outsideFile], at: scratch.file("tree/bound-file"))
+        let tmpfs = scratch.dir("tree/tmpfs")
+        try scratch.mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], at: tmpfs)
+        scratch.file("tree/tmpfs/hidden")
+        return (tree, [outsideDir, outsideDir + "/x", outsideFile, tmpfs, tmpfs + "/hidden"])
+    }
+
+    @Test("mount points are neither entered nor labeled whichever of openat2, statx and its mount ID is missing",
+          arguments: [
+              KernelCalls.Missing.openat2,
+              [.openat2, .statxMountID],
+              [.openat2, .statx],
+              [.statxMountID],
+              [.statx],
+          ] as [KernelCalls.Missing])
+    func fallbacksDoNotCrossMounts(_ missing: KernelCalls.Missing) throws {
+        let scratch = Scratch()
+        let (tree, outside) = try treeWithMounts(scratch)
+        var relabeler = Relabeler(threads: 2, policy: SystemPathPolicy())
+        relabeler.forcedMethod = .procPath
+        relabeler.calls = KernelCalls(missing: missing)
+        let report = try relabeler.relabel(tree, to: labelA)
+        for path in outside { #expect(label(path) == nil, "\(path) labeled") }
+        for path in [tree, tree + "/plain", tree + "/sub", tree + "/sub/inner"] {
+            #expect(label(path) == labelA, "\(path) not labeled")
+        }
+        #expect(report.warnings.count == 3)
+        #expect(report.warnings.allSatisfy { $0.contains("mount point") })
+    }
+
+    @Test("on overlayfs, whose files report a lower layer's device, files are labeled without statx mount IDs")
+    func overlayFilesAreNotMountPoints() throws {
+        let scratch = Scratch()
+        let lower = scratch.dir("lower")
+        try scratch.mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], at: lower)
+        scratch.file("lower/f")
+        scratch.file("lower/d/g")
+        _ = (scratch.dir("upper"), scratch.dir("work"))
+        let tree = scratch.dir("tree")
+        try scratch.mount(["-t", "overlay", "-o",
+                           "lowerdir=\(lower),upperdir=\(scratch.path)/upper,workdir=\(scratch.path)/work", "overlay"],
+                          at: tree)
+        // A file mount inside makes the walk check every entry.
+        let outsideFile = scratch.file("outside-file")
+        try scratch.mount(["--bind", outsideFile], at: scratch.file("tree/bound-file"))
+        var relabeler = Relabeler(threads: 2, policy: SystemPathPolicy())
+        relabeler.forcedMethod = .procPath
+        relabeler.calls = KernelCalls(missing: [.openat2, .statxMountID])
+        let report = try relabeler.relabel(tree, to: labelA)
+        for path in [tree, tree + "/f", tree + "/d", tree + "/d/g"] {
+            #expect(label(path) == labelA, "\(path) not labeled")
+        }
+        #expect(label(outsideFile) == nil)
+        #expect(report.warnings.count == 1)
+    }
+
+    @Test("with no mount ID from statx nor /proc/self/fdinfo the relabel is refused and nothing is labeled")
+    func noMountIdentityRefuses() throws {
+        let scratch = Scratch()
+        let (tree, outside) = try treeWithMounts(scratch)
+        var relabeler = Relabeler(threads: 2, policy: SystemPathPolicy())
+        relabeler.forcedMethod = .procPath
+        relabeler.calls = KernelCalls(missing: [.openat2, .statxMountID, .fdinfo])
+        #expect {
+            _ = try relabeler.relabel(tree, to: labelA)
+        } throws: { error in
+            (error as? RelabelError)?.refusal?.contains("cannot be identified") ?? false
+        }
+        #expect(labels(tree, recursive: true).isEmpty)
+        for path in outside { #expect(label(path) == nil) }
+    }
+
+    @Test("mount verdicts: statx mount ID, then the mount root attribute, then fdinfo, then a different device, else unknown")
+    func verdicts() {
+        let root = MountIdentity.Root(devMajor: 8, devMinor: 1, mountID: 22)
+        var st = StatX()
+        st.devMajor = 8; st.devMinor = 1
+        #expect(MountIdentity.judge(st, root: root, fallbackMountID: { nil }) == .unknown)
+        #expect(MountIdentity.judge(st, root: root, fallbackMountID: { 22 }) == .sameMount)
+        #expect(MountIdentity.judge(st, root: root, fallbackMountID: { 40 }) == .mountPoint)
+        let noRootID = MountIdentity.Root(devMajor: 8, devMinor: 1, mountID: nil)
+        #expect(MountIdentity.judge(st, root: noRootID, fallbackMountID: { 22 }) == .unknown)
+        var otherDevice = st
+        otherDevice.devMinor = 2
+        #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { nil }) == .mountPoint)
+        #expect(MountIdentity.judge(otherDevice, root: noRootID, fallbackMountID: { nil }) == .mountPoint)
+        // overlayfs files report a lower layer's device: the mount ID decides.
+        #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { 22 }) == .sameMount)
+        var mountRoot = st
+        mountRoot.attributesMask = LinuxFlag.statxAttrMountRoot
+        mountRoot.attributes = LinuxFlag.statxAttrMountRoot
+        #expect(MountIdentity.judge(mountRoot, root: root, fallbackMountID: { 22 }) == .mountPoint)
+        var withID = st
+        withID.mask = LinuxFlag.statxMountID
+        withID.mountID = 41
+        #expect(MountIdentity.judge(withID, root: root, fallbackMountID: { 22 }) == .mountPoint)
+        withID.mountID = 22
+        #expect(MountIdentity.judge(withID, root: root, fallbackMountID: { 41 }) == .sameMount)
+    }
+
+    @Test("fdinfo's mnt_id is read, and its absence is nil")
+    func fdinfoParse() {
+        #expect(MountIdentity.parseFdinfoMountID(Array("pos:\t0\nflags:\t02100000\nmnt_id:\t31\nino:\t5\n".utf8)) == 31)
+        #expect(MountIdentity.parseFdinfoMountID(Array("pos:\t0\nflags:\t02100000\n".utf8)) == nil)
+        let fd = open("/tmp", O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        var st = StatX()
+        (_, st) = Linux.statx(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
+        #expect(MountIdentity.fdinfoMountID(fd) == st.mountID)
+    }
+
+    @Test("a path is seen through every mount of its file system whose root contains it")
+    func views() {
+        let mounts = [
+            MountEntry(id: 22, parent: 1, device: "8:1", root: "/", mountPoint: "/"),
+            MountEntry(id: 40, parent: 22, device: "8:1", root: "/usr/share/doc", mountPoint: "/tmp/x"),
+            MountEntry(id: 41, parent: 22, device: "0:5", root: "/", mountPoint: "/tmp/x/y"),
+            MountEntry(id: 42, parent: 22, device: "8:1", root: "/usr", mountPoint: "/mnt/u"),
+        ]
+        #expect(MountTable.views(of: "/tmp/x/a", mountID: 40, mounts: mounts)
+                == ["/usr/share/doc/a", "/tmp/x/a", "/mnt/u/share/doc/a"])
+        #expect(MountTable.views(of: "/tmp/x", mountID: 40, mounts: mounts)
+                == ["/usr/share/doc", "/tmp/x", "/mnt/u/share/doc"])
+        #expect(MountTable.views(of: "/srv/data", mountID: 22, mounts: mounts) == ["/srv/data"])
+        #expect(MountTable.views(of: "/tmp/x/y/z", mountID: 41, mounts: mounts) == ["/tmp/x/y/z"])
+        #expect(MountTable.views(of: "/srv/data", mountID: 40, mounts: mounts) == nil)
+        #expect(MountTable.views(of: "/srv/data", mountID: 99, mounts: mounts) == nil)
+    }
+
+    @Test("a bind mount of a refused subtree is refused like the subtree itself, and nothing is labeled")
+    func bindMountOfRefusedSubtree() throws {
+        let scratch = Scratch()
+        let protected = scratch.dir("protected")
+        scratch.file("protected/sub/file")
+        scratch.file("protected/other")
+        let policy = SystemPathPolicy(subtrees: [protected])
+        let alias = scratch.dir("alias")
+        try scratch.mount(["--bind", protected + "/sub"], at: alias)
+        let aliasOfParent = scratch.dir("alias-of-parent")
+        try scratch.mount(["--bind", protected], at: aliasOfParent)
+        let aliasFile = scratch.file("alias-file")
+        try scratch.mount(["--bind", protected + "/sub/file"], at: aliasFile)
+        for source in [alias, aliasOfParent + "/sub", aliasFile] {
+            #expect {
+                _ = try Relabeler(policy: policy).relabel(source, to: labelA)
+            } throws: { error in
+                (error as? RelabelError)?.refusal?.contains("is under \(protected)") ?? false
+            }
+        }
+        #expect(labels(protected, recursive: true).isEmpty)
+
+        // The same mounts of a directory the policy allows are relabeled.
+        let allowed = Relabeler(policy: SystemPathPolicy(subtrees: []))
+        _ = try allowed.relabel(alias, to: labelA)
+        #expect(label(protected + "/sub/file") == labelA)
+    }
+
+    @Test("a read-only bind mount of a directory under /usr is refused by the default policy, which sees it under /usr")
+    func bindMountOfUsrRefused() throws {
+        let scratch = Scratch()
+        let point = scratch.dir("usr-share-again")
+        // Read-only: even a wrong answer could not write to /usr/share.
+        try scratch.mount(["--bind", "-o", "ro", "/usr/share"], at: point)
+        let before = label("/usr/share")
+        #expect {
+            _ = try Relabeler().relabel(point, to: labelA)
+        } throws: { error in
+            (error as? RelabelError)?.refusal?.contains("/usr/share, which is under /usr") ?? false
+        }
+        #expect(label("/usr/share") == before)
+    }
+}
