@@ -158,11 +158,12 @@ public struct Relabeler: Sendable {
     /// tree that precreate (or `--bundle`) labeled moments earlier. Reading
     /// a label changes nothing, so resolving by path is safe here.
     public func isComplete(_ path: String, label: String) -> Bool {
-        guard let raw = realpath(path, nil) else { return false }
-        defer { free(raw) }
+        guard let resolved = try? Files.realPath(path) else { return false }
         var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = buffer.withUnsafeMutableBytes { out in
-            XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: UnsafeRawPointer(raw)), out)
+        let n = resolved.withCString { raw in
+            buffer.withUnsafeMutableBytes { out in
+                XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: UnsafeRawPointer(raw)), out)
+            }
         }
         return n >= 0 && FileLabel(label).matches(Array(buffer[0..<n]))
     }

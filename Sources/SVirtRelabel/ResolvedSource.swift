@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SVirtSystem
 
 /// The relabel source, resolved once and pinned by an LinuxFlag.openPath descriptor.
 struct ResolvedSource {
@@ -25,9 +26,8 @@ struct ResolvedSource {
     static func open(_ path: String, policy: SystemPathPolicy,
                      calls: KernelCalls = KernelCalls()) throws(RelabelError) -> ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
-        guard let raw = realpath(path, nil) else { throw .failed(path, "realpath", errno: errno) }
-        let resolved = String(cString: raw)
-        free(raw)
+        let resolved: String
+        do { resolved = try Files.realPath(path) } catch { throw .failed(path, "realpath", errno: error.errno.rawValue) }
         if let why = policy.refusal(for: resolved) {
             throw .refused(resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))", why)
         }

@@ -71,13 +71,7 @@ enum InvokingUserHomes {
            let home = users.first(where: { $0.name == user })?.home {
             homes.append(home)
         }
-        return homes + homes.compactMap(resolve)
-    }
-
-    static func resolve(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        return homes + homes.compactMap { try? Files.realPath($0) }
     }
 }
 

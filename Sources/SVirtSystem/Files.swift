@@ -62,13 +62,18 @@ public enum Files {
         try syscall("fsync", path: dir) { fsync(dirFD.rawValue) }
     }
 
+    /// realpath(3): absolute, with every symlink and `.`/`..` resolved.
+    public static func realPath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = realpath(path, nil) else { throw SystemError("realpath", path: path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// `path`, or the file it names when it is a symlink.
     static func resolvingSymlink(_ path: String) throws(SystemError) -> String {
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return path }
-        guard let resolved = realpath(path, nil) else { throw SystemError("realpath", path: path) }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        return try realPath(path)
     }
 
     /// The pid that made a temporary of `replaceAtomically` named `name`

@@ -39,8 +39,8 @@ enum RuntimeCommand {
             // would run unlabeled: refuse rather than run it. Both paths are
             // resolved from the working directory, as crun resolves them.
             if let config = invocation.configFile {
-                let labeled = realPath(bundle + "/config.json")
-                guard let labeled, realPath(config) == labeled else {
+                let labeled = try? Files.realPath(bundle + "/config.json")
+                guard let labeled, (try? Files.realPath(config)) == labeled else {
                     let id = invocation.containerID.map { " \($0)" } ?? ""
                     return fail("not creating container\(id): --config \(config) is not \(bundle)/config.json, the only file svirt-runc labels",
                                 status: .usage, invocation: invocation)
@@ -83,21 +83,15 @@ enum RuntimeCommand {
     /// The first executable candidate that is not this very binary (a
     /// `runc` symlink to svirt-runc on PATH would otherwise exec itself forever).
     private static func findRuntime(_ requested: String?) -> String? {
-        let own = realPath("/proc/self/exe")
+        let own = try? Files.realPath("/proc/self/exe")
         for candidate in WrapperOptions.candidatePaths(runtime: requested, searchPath: ProcessInfo.environment("PATH")) {
             guard access(candidate, X_OK) == 0 else { continue }
             var st = stat()
             guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-            if let own, realPath(candidate) == own { continue }
+            if let own, (try? Files.realPath(candidate)) == own { continue }
             return candidate
         }
         return nil
-    }
-
-    private static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     /// Runs `body` with fd 2 pointed at an anonymous file, so the hook's
