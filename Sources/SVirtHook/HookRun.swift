@@ -21,6 +21,8 @@ public struct HookOptions: Sendable, Equatable {
     public var stateDirectory = "/var/lib/svirt-hook"
     public var noReserve = false
     public var relabelRoot: RelabelMode?
+    /// Read every entry's label on every relabel, not trusting tree stamps.
+    public var fullRelabel = false
 
     public init() {}
 }

@@ -34,16 +34,16 @@ public struct Plan: Sendable {
     /// Identity used for reservations, when one was needed and derivable.
     public var key: ContainerKey?
     public var relabels: [RelabelTarget]
-    /// The container opted in to trusting a tree whose root has its label
-    /// (`io.svirt.relabel-skip-labeled`), at every stage.
+    /// The container opted in to trusting a tree whose last relabel to its
+    /// label finished (`io.svirt.relabel-skip-labeled`), at every stage.
     public var skipLabeled = false
 
     /// Relabels every target in order and returns the relabeler's warnings.
     /// A failure stops at that target with exit code `relabel`: the hook
-    /// then fails, so the container does not start half-labeled.
-    /// Relabels every target. With `skippingComplete`, a tree whose root
-    /// already carries its label is taken as done (runtime stages, right
-    /// after precreate labeled it) instead of being walked again.
+    /// then fails, so the container does not start half-labeled. With
+    /// `skippingComplete`, a tree whose last relabel to its label finished
+    /// is taken as done (runtime stages, right after precreate labeled it)
+    /// instead of being walked again.
     public func apply(relabeler: any MountRelabeler, skippingComplete: Bool = false) throws(HookError) -> [String] {
         var warnings: [String] = []
         for target in relabels {

@@ -10,6 +10,13 @@ public struct TreeRelabeler: MountRelabeler {
         self.relabeler = relabeler
     }
 
+    /// `full`: read every entry, not trusting tree stamps (`--full-relabel`).
+    public init(full: Bool) {
+        var relabeler = Relabeler()
+        relabeler.full = full
+        self.relabeler = relabeler
+    }
+
     public func relabel(source: String, label: String) throws -> [String] {
         do {
             return try relabeler.relabel(source, to: label).warnings

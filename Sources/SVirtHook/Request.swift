@@ -47,7 +47,7 @@ public struct Request: Sendable, Equatable {
     /// `io.svirt.relabel` entries: destination in the container (normalized;
     /// `/` is the root file system) and mode, in order.
     public var relabels: [(destination: String, mode: RelabelMode)]
-    /// `io.svirt.relabel-skip-labeled=true`: skip trees whose root has the label.
+    /// `io.svirt.relabel-skip-labeled=true`: skip trees whose last relabel to their label finished.
     public var skipLabeled = false
 
     public static func == (a: Request, b: Request) -> Bool {

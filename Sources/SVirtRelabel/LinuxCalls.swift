@@ -28,10 +28,12 @@ enum SyscallNumber {
     #if arch(x86_64)
     static let setxattr = 188, lsetxattr = 189, fsetxattr = 190
     static let getxattr = 191, lgetxattr = 192, fgetxattr = 193
+    static let fremovexattr = 199
     static let getdents64 = 217, statx = 332, fstatfs = 138
     #elseif arch(arm64)
     static let setxattr = 5, lsetxattr = 6, fsetxattr = 7
     static let getxattr = 8, lgetxattr = 9, fgetxattr = 10
+    static let fremovexattr = 16
     static let getdents64 = 61, statx = 291, fstatfs = 44
     #else
     #error("add this architecture's system call numbers")
@@ -48,6 +50,7 @@ enum LinuxFlag {
     static let resolveNoMagicLinks = 0x02
     static let resolveNoSymlinks = 0x04
     static let statxType: UInt32 = 0x0001
+    static let statxMtime: UInt32 = 0x0040
     static let statxIno: UInt32 = 0x0100
     static let statxMountID: UInt32 = 0x1000
     static let statxAttrMountRoot: UInt64 = 0x2000
@@ -68,6 +71,7 @@ struct StatX {
     var devMajor: UInt32 = 0
     var devMinor: UInt32 = 0
     var mountID: UInt64 = 0
+    var mtime = TreeStamp.Timestamp(seconds: 0, nanoseconds: 0)
 
     var fileType: UInt16 { mode & UInt16(S_IFMT) }
     var isDirectory: Bool { fileType == UInt16(S_IFDIR) }
@@ -97,6 +101,8 @@ enum Linux {
             st.mode = p.load(fromByteOffset: 28, as: UInt16.self)
             st.ino = p.load(fromByteOffset: 32, as: UInt64.self)
             st.attributesMask = p.load(fromByteOffset: 56, as: UInt64.self)
+            st.mtime = TreeStamp.Timestamp(seconds: p.load(fromByteOffset: 112, as: Int64.self),
+                                           nanoseconds: p.load(fromByteOffset: 120, as: UInt32.self))
             st.devMajor = p.load(fromByteOffset: 136, as: UInt32.self)
             st.devMinor = p.load(fromByteOffset: 140, as: UInt32.self)
             st.mountID = p.load(fromByteOffset: 144, as: UInt64.self)

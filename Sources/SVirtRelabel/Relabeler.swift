@@ -10,13 +10,17 @@ import SVirtSystem
 public struct RelabelReport: Sendable, Equatable {
     public var visited: Int
     public var changed: Int
+    /// Entries of directories unchanged since the tree's stamp: trusted,
+    /// not read (see TreeStamp). Not counted in `visited`.
+    public var unread: Int
     /// Non-fatal: mount points not crossed, a file system that cannot hold
     /// labels (ENOTSUP) or is read-only (EROFS).
     public var warnings: [String]
 
-    public init(visited: Int = 0, changed: Int = 0, warnings: [String] = []) {
+    public init(visited: Int = 0, changed: Int = 0, unread: Int = 0, warnings: [String] = []) {
         self.visited = visited
         self.changed = changed
+        self.unread = unread
         self.warnings = warnings
     }
 }
@@ -74,10 +78,16 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   ext4/xfs/btrfs/tmpfs only and only while the root lacks the label: a
 ///   directory whose entries keep differing is written without reading
 ///   (see WritePolicy), which saves a system call per entry on a first pass.
+/// - A finished walk stamps the root (TreeStamp). The next one to the same
+///   label reads the label of every directory, but the files only of
+///   directories whose entries changed since (mtime) or whose own label was
+///   wrong (then of everything below): a repeat costs about one system
+///   call per directory instead of one per entry.
 /// - Parallel: subdirectories and batches of a large directory's entries go
 ///   to up to `threads` threads, started only when there is work for them.
-/// - The root is labeled last, after everything below succeeded, so a
-///   relabel interrupted or failed half-way is redone in full next time.
+/// - The root is labeled last, after everything below succeeded, and the
+///   stamp is removed before the first write, so a relabel interrupted or
+///   failed half-way is redone in full next time.
 /// - ENOENT on an entry is not an error (it vanished mid-walk). EOPNOTSUPP
 ///   (the file system cannot hold labels, e.g. NFS without labeled NFS) and
 ///   EROFS stop the walk with a warning and count as success, as CRI-O and
@@ -97,6 +107,8 @@ public struct Relabeler: Sendable {
     var forcedMethod: XattrMethod?
     /// Tests: pretend these calls are missing (an older kernel, seccomp).
     var calls = KernelCalls()
+    /// Read every entry, ignoring the tree's stamp (a stamp is still left).
+    public var full = false
 
     /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
     /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
@@ -127,56 +139,93 @@ public struct Relabeler: Sendable {
         }
         let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
-        let root = DirHandle(fd: dirFD, path: source.path)
         let method = forcedMethod ?? XattrMethod.probe(directory: dirFD)
         guard let method else {
+            close(dirFD)
             // No getxattrat (Linux < 6.13) and no /proc to reach entries by
             // directory descriptor: there is no way to label without paths.
             throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
         }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
+        let start = Relabeler.now()
+        let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
+        let stampBytes = Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD))
+        let since = !full && rootLabeled
+            ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
+            : nil
+        let root = DirHandle(fd: dirFD, path: source.path,
+                             labelsEntries: Walk.entriesChanged(dirFD, since: since, calls: calls),
+                             verifiesSubtree: since == nil)
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
-                        mayWriteBlind: !alwaysReadFirst && Relabeler.mayWriteBlind(root, fileLabel),
-                        method: method, rootMount: source.mount, calls: calls)
+                        mayWriteBlind: !alwaysReadFirst && !rootLabeled && Relabeler.cheapRewrite(root),
+                        method: method, rootMount: source.mount, calls: calls,
+                        since: since, stampPresent: stampBytes != nil)
         var report = try walk.run()
         if walk.stoppedWithWarning { return report }
         // The root last: only a complete walk marks the tree as done.
         let worker = Worker(walk: walk)
-        switch worker.labelOpenDirectory(root) {
+        switch worker.labelOpenDirectory(root.fd, path: root.path) {
         case .unchanged: report.visited += 1
         case .changed: report.visited += 1; report.changed += 1
-        case .stop(let warning): report.warnings.append(warning)
+        case .stop(let warning): report.warnings.append(warning); return report
         case .failure(let error): throw error
+        }
+        if let failure = walk.failure { throw failure }
+        // Best effort: without a stamp (no trusted.* here, EPERM in a user
+        // namespace) the next relabel reads everything.
+        _ = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded.withUnsafeBytes {
+            XattrAccess.set(SyscallNumber.fsetxattr, Int(root.fd), $0, name: TreeStamp.xattrName)
         }
         return report
     }
 
-    /// Whether a relabel of `path` to `label` has completed before: the root
-    /// is labeled last, only after everything below it, so a root carrying
-    /// the label marks a finished walk. Runtime stages use this to skip a
-    /// tree that precreate (or `--bundle`) labeled moments earlier. Reading
-    /// a label changes nothing, so resolving by path is safe here.
-    public func isComplete(_ path: String, label: String) -> Bool {
-        guard let resolved = try? Files.realPath(path) else { return false }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = resolved.withCString { raw in
-            buffer.withUnsafeMutableBytes { out in
-                XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: UnsafeRawPointer(raw)), out)
-            }
-        }
-        return n >= 0 && FileLabel(label).matches(Array(buffer[0..<n]))
+    static func now() -> TreeStamp.Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return TreeStamp.Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: UInt32(ts.tv_nsec))
     }
 
-    /// Only a tree not finished before (its root lacks the label) on a file
-    /// system where rewriting an equal label is harmless.
-    static func mayWriteBlind(_ root: DirHandle, _ label: FileLabel) -> Bool {
-        guard let type = Linux.fileSystemType(root.fd), WritePolicy.cheapRewrite(fileSystemType: type) else {
-            return false
-        }
+    /// The root's stamp as stored, nil when it has none; empty when it is
+    /// longer than any stamp we write (not ours, but present: removed
+    /// before writing like any other).
+    /// `call` and `target` as for XattrAccess.get: an fd, or a path.
+    static func readStamp(_ call: Int, _ target: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096 + 64)
+        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0, name: TreeStamp.xattrName) }
+        if n >= 0 { return Array(buffer[0..<n]) }
+        return errno == ERANGE ? [] : nil
+    }
+
+    static func carries(_ call: Int, _ target: Int, _ label: FileLabel) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(SyscallNumber.fgetxattr, Int(root.fd), $0) }
-        return !(n >= 0 && label.matches(Array(buffer[0..<n])))
+        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0) }
+        return n >= 0 && label.matches(Array(buffer[0..<n]))
+    }
+
+    /// Whether a relabel of `path` to `label` has completed before: its
+    /// root carries the label (labeled last, after everything below) and
+    /// a stamp naming it (removed before a walk writes anything). Runtime
+    /// stages use this to skip a tree that precreate (or `--bundle`)
+    /// labeled moments earlier. Reading changes nothing, so resolving by
+    /// path is safe here.
+    public func isComplete(_ path: String, label: String) -> Bool {
+        guard let resolved = try? Files.realPath(path) else { return false }
+        let fileLabel = FileLabel(label)
+        return resolved.withCString { raw in
+            let target = Int(bitPattern: UnsafeRawPointer(raw))
+            guard Relabeler.carries(SyscallNumber.lgetxattr, target, fileLabel),
+                  let bytes = Relabeler.readStamp(SyscallNumber.lgetxattr, target),
+                  let stamp = TreeStamp.decode(bytes) else { return false }
+            return stamp.trusted(for: fileLabel, now: Relabeler.now())
+        }
+    }
+
+    /// Where rewriting an equal label is harmless (see WritePolicy); the
+    /// caller adds "and the root lacks the label" (not finished before).
+    static func cheapRewrite(_ root: DirHandle) -> Bool {
+        guard let type = Linux.fileSystemType(root.fd) else { return false }
+        return WritePolicy.cheapRewrite(fileSystemType: type)
     }
 
     static func defaultThreads() -> Int {

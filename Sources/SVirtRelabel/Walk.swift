@@ -11,9 +11,17 @@ import Synchronization
 final class DirHandle: Sendable {
     let fd: Int32
     let path: String
-    init(fd: Int32, path: String) {
+    /// Whether the labels of its non-directory entries are read (see
+    /// TreeStamp); subdirectories are always opened and their labels read.
+    let labelsEntries: Bool
+    /// Whether everything below it is read, whatever the mtimes say: the
+    /// walk is not trusting a stamp, or this directory's label was wrong.
+    let verifiesSubtree: Bool
+    init(fd: Int32, path: String, labelsEntries: Bool = true, verifiesSubtree: Bool = true) {
         self.fd = fd
         self.path = path
+        self.labelsEntries = labelsEntries
+        self.verifiesSubtree = verifiesSubtree
     }
     deinit { close(fd) }
 }
@@ -50,6 +58,12 @@ final class Walk: @unchecked Sendable {
     /// The tree's mount, which every entry is compared with (see MountIdentity).
     let rootMount: MountIdentity.Root
     let calls: KernelCalls
+    /// From a trusted TreeStamp: directories whose mtime is older have
+    /// their files trusted. nil: every entry is read.
+    let since: TreeStamp.Timestamp?
+    /// Set once the root's stamp is gone (or there was none): only then
+    /// may a label be written, so an interrupted walk leaves no stamp.
+    private let stampCleared: Atomic<Bool>
     let stopped = Atomic<Bool>(false)
     /// Threads waiting for work, and whether another may still be started:
     /// a reader hands batches of entries off only when someone can take them.
@@ -62,15 +76,19 @@ final class Walk: @unchecked Sendable {
     private var stack: [WalkTask] = []
     private var active = 0
     private var threads: [pthread_t] = []
-    private var failure: RelabelError?
+    private(set) var failure: RelabelError?
     private var warnings: [String] = []
     private(set) var stoppedWithWarning = false
     private var visited = 0
     private var changed = 0
+    private var unread = 0
 
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
-         method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls()) {
+         method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
+         since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false) {
         self.mayWriteBlind = mayWriteBlind
+        self.since = since
+        self.stampCleared = Atomic(!stampPresent)
         self.calls = calls
         self.rootMount = rootMount ?? {
             let (_, st) = calls.statEntry(root.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
@@ -112,7 +130,7 @@ final class Walk: @unchecked Sendable {
             joined = spawned.count
         }
         if let failure { throw failure }
-        return RelabelReport(visited: visited, changed: changed, warnings: warnings)
+        return RelabelReport(visited: visited, changed: changed, unread: unread, warnings: warnings)
     }
 
     /// Takes tasks until the walk is over, then adds this worker's counts.
@@ -127,7 +145,39 @@ final class Walk: @unchecked Sendable {
         lock()
         visited += worker.visited
         changed += worker.changed
+        unread += worker.unread
         unlock()
+    }
+
+    /// Whether the entries of the directory open at `fd` changed since the
+    /// stamp's time (or no stamp is trusted, or its mtime is unknown).
+    func entriesChanged(_ fd: Int32) -> Bool {
+        Walk.entriesChanged(fd, since: since, calls: calls)
+    }
+
+    static func entriesChanged(_ fd: Int32, since: TreeStamp.Timestamp?, calls: KernelCalls) -> Bool {
+        guard let since else { return true }
+        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMtime)
+        guard e == 0, st.mask & LinuxFlag.statxMtime != 0 else { return true }
+        return st.mtime >= since
+    }
+
+    /// Called before any label is written: removes the root's stamp first,
+    /// once. False (and the walk failed) when it cannot be removed.
+    func clearStampBeforeWriting() -> Bool {
+        if stampCleared.load(ordering: .acquiring) { return true }
+        lock()
+        var e: Int32 = 0
+        if !stampCleared.load(ordering: .relaxed) {
+            if XattrAccess.remove(root.fd, name: TreeStamp.xattrName) == 0 || errno == ENODATA || errno == EOPNOTSUPP {
+                stampCleared.store(true, ordering: .releasing)
+            } else {
+                e = errno
+            }
+        }
+        unlock()
+        if e != 0 { fail(.failed(root.path, "removexattr \(TreeStamp.xattrName)", errno: e)) }
+        return e == 0
     }
 
     /// Whether handing work to another thread would start it now.

@@ -18,6 +18,8 @@ struct Worker {
     let walk: Walk
     var visited = 0
     var changed = 0
+    /// Entries of unchanged directories, trusted without reading (TreeStamp).
+    var unread = 0
     private let dents: UnsafeMutableRawBufferPointer
     private let value: UnsafeMutableRawBufferPointer
     /// "/proc/self/fd/N/name" for kernels without the *xattrat calls.
@@ -70,8 +72,15 @@ struct Worker {
             walk.fail(.failed(task.path, "open", errno: e))
             return
         }
-        let dir = DirHandle(fd: fd, path: task.path)
-        record(labelOpenDirectory(dir), dir.path)
+        let outcome = labelOpenDirectory(fd, path: task.path)
+        // A directory whose label was wrong was relabeled by someone else,
+        // or never by us: nothing below it is trusted.
+        var relabeled = false
+        if case .changed = outcome { relabeled = true }
+        let subtree = task.parent.verifiesSubtree || relabeled
+        let dir = DirHandle(fd: fd, path: task.path, labelsEntries: subtree || walk.entriesChanged(fd),
+                            verifiesSubtree: subtree)
+        record(outcome, dir.path)
         readDirectory(dir)
     }
 
@@ -125,7 +134,9 @@ struct Worker {
                 return
             }
             let records = UnsafeRawBufferPointer(rebasing: dents[0..<n])
-            if walk.wantsWork {
+            if !dir.labelsEntries {
+                findSubdirectories(dir, records)
+            } else if walk.wantsWork {
                 walk.push(.entries(dir, Array(records)))
             } else {
                 labelRecords(dir, records, &policy)
@@ -169,6 +180,30 @@ struct Worker {
         }
     }
 
+    /// An unchanged directory's entries: subdirectories become tasks, the
+    /// rest are trusted.
+    private mutating func findSubdirectories(_ dir: DirHandle, _ records: UnsafeRawBufferPointer) {
+        let base = records.baseAddress!
+        var offset = 0
+        while offset < records.count {
+            let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
+            let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
+            let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
+            offset += reclen
+            if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
+            var isDirectory = Int32(type) == Int32(DT_DIR)
+            if Int32(type) == Int32(DT_UNKNOWN) {
+                let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
+                isDirectory = e == 0 && st.isDirectory
+            }
+            if isDirectory {
+                walk.push(DirTask(parent: dir, name: copyName(name)))
+            } else {
+                unread += 1
+            }
+        }
+    }
+
     private func copyName(_ name: UnsafePointer<CChar>) -> [CChar] {
         let length = strlen(name)
         return Array(UnsafeBufferPointer(start: name, count: length + 1))
@@ -196,13 +231,13 @@ struct Worker {
         }
     }
 
-    /// Labels the directory `dir` itself through its descriptor, reading
-    /// first (directories are few; their labels decide the fast paths).
-    func labelOpenDirectory(_ dir: DirHandle) -> EntryOutcome {
+    /// Labels the directory open at `fd` itself, reading first
+    /// (directories are few; their labels decide the fast paths).
+    func labelOpenDirectory(_ fd: Int32, path: String) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
-        return apply(&strict, path: { dir.path },
-            read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(dir.fd), value) },
-            write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(dir.fd), $0) } })
+        return apply(&strict, path: { path },
+            read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), value) },
+            write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) } })
     }
 
     /// Labels the entry `name` of `dir` without following it. Error paths
@@ -244,6 +279,7 @@ struct Worker {
     private func apply(_ policy: inout WritePolicy, path: () -> String,
                        read: () -> Int, write: () -> Int) -> EntryOutcome {
         if !policy.shouldRead() {
+            guard walk.clearStampBeforeWriting() else { return .unchanged } // the walk has failed
             if write() == 0 { return .changed }
             let e = errno
             if e == ENOENT { return .unchanged }
@@ -272,6 +308,7 @@ struct Worker {
                 return .failure(.failed(path(), "getxattr", errno: e))
             }
         }
+        guard walk.clearStampBeforeWriting() else { return .unchanged } // the walk has failed
         if write() == 0 { return .changed }
         let e = errno
         if e == ENOENT { return .unchanged }

@@ -80,8 +80,9 @@ enum XattrAccess {
     }
 
     /// lgetxattr / getxattr / fgetxattr by number; `target` is a path or fd.
-    static func get(_ call: Int, _ target: Int, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
-        selinuxXattrName.withCString { key in
+    static func get(_ call: Int, _ target: Int, _ buffer: UnsafeMutableRawBufferPointer,
+                    name: String = selinuxXattrName) -> Int {
+        name.withCString { key in
             retrying {
                 RawSyscall.call(call, target, Int(bitPattern: key),
                                   Int(bitPattern: buffer.baseAddress), buffer.count)
@@ -90,12 +91,20 @@ enum XattrAccess {
     }
 
     /// lsetxattr / setxattr / fsetxattr by number; `target` is a path or fd.
-    static func set(_ call: Int, _ target: Int, _ value: UnsafeRawBufferPointer) -> Int {
-        selinuxXattrName.withCString { key in
+    static func set(_ call: Int, _ target: Int, _ value: UnsafeRawBufferPointer,
+                    name: String = selinuxXattrName) -> Int {
+        name.withCString { key in
             retrying {
                 RawSyscall.call(call, target, Int(bitPattern: key),
                                   Int(bitPattern: value.baseAddress), value.count, 0)
             }
+        }
+    }
+
+    /// fremovexattr of another attribute (the tree stamp).
+    static func remove(_ fd: Int32, name: String) -> Int {
+        name.withCString { key in
+            retrying { RawSyscall.call(SyscallNumber.fremovexattr, Int(fd), Int(bitPattern: key)) }
         }
     }
 

@@ -40,6 +40,8 @@ enum HookCommand {
           --state-dir DIR        reservation store (default /var/lib/svirt-hook)
           --no-reserve           draw a random level without reserving it
           --relabel-root z|Z     relabel the root file system (shared z / private Z)
+          --full-relabel         read every file's label on every relabel, instead of
+                                 only those in directories changed since the last one
           --help                 show this help
 
         annotations:
@@ -93,7 +95,7 @@ enum HookCommand {
                 return StoreAllocator(store: try openStore(stateDirectory),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
-            relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler() },
+            relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler(full: options.fullRelabel) },
             release: { () throws(HookError) -> (any ReservationRelease)? in
                 do throws(ReservationError) { return options.noReserve ? nil : StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false)) } catch where error.kind == .notFound { return nil } catch { throw HookError(.reservation, error.description) }
             },
@@ -142,7 +144,7 @@ enum HookCommand {
         do {
             args = try Arguments(words,
                                  valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root"],
-                                 booleans: ["--require-label", "--no-reserve", "--help"])
+                                 booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help"])
         } catch {
             throw HookError(.usage, error.description)
         }
@@ -180,6 +182,7 @@ enum HookCommand {
         }
         o.requireLabel = args.has("--require-label")
         o.noReserve = args.has("--no-reserve")
+        o.fullRelabel = args.has("--full-relabel")
         return o
     }
 

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import SVirtRelabel
 
-@Suite("Completion mark: the tree's root carries the label only after a whole walk")
+@Suite("Completion mark: the root carries the label and a stamp only after a whole walk")
 struct CompletionTests {
     @Test("a tree is complete after a relabel to that label, and not for another label")
     func completeAfterRelabel() throws {
@@ -21,11 +21,20 @@ struct CompletionTests {
     func trailingNul() throws {
         let scratch = Scratch()
         let tree = scratch.dir("tree")
+        _ = try Relabeler().relabel(tree, to: labelA)
         // setfattr's 0x form writes the exact bytes: the label and a NUL, as chcon does.
         let hex = "0x" + (Array(labelA.utf8) + [0]).map { String(format: "%02x", $0) }.joined()
         try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", hex, tree])
         #expect(try run("/usr/bin/getfattr", ["-h", "-e", "hex", "-n", "security.selinux", tree]).contains(hex.dropFirst(2)))
         #expect(Relabeler().isComplete(tree, label: labelA))
+    }
+
+    @Test("a root labeled by hand, without the stamp of a finished walk, is not complete")
+    func labelWithoutStamp() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("tree")
+        try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", labelA, tree])
+        #expect(!Relabeler().isComplete(tree, label: labelA))
     }
 
     @Test("a missing path is not complete")

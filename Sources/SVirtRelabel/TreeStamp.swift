@@ -1,0 +1,104 @@
+/// What a finished relabel leaves on its tree's root: the label it gave
+/// the tree, and a time before the walk started. The next relabel to the
+/// same label trusts every directory whose entries have not changed since
+/// that time (mtime older than `since`): it still reads and compares the
+/// label of every directory, but not of the files in an unchanged one.
+///
+/// Why that is sound enough to be the default:
+/// - Creating, removing, renaming or hard-linking an entry sets its
+///   directory's mtime, so a file moved in with a foreign label (`mv`
+///   keeps labels) is always seen: its directory is read in full.
+/// - A recursive relabel by anyone else (chcon -R, restorecon -R,
+///   go-selinux, another container's `:Z`) labels directories before their
+///   contents, so it shows on a directory's label, whose subtree is then
+///   read in full. The tree's root is labeled last by us and must carry
+///   the label, or nothing is trusted.
+/// - The stamp is removed before the first label is written, so a walk
+///   that fails or is killed half-way leaves no stamp: the next one reads
+///   everything.
+/// - What it does not see: a hand-made label change on a single existing
+///   file (chcon without -R, setfattr) in a directory whose entries did not
+///   change, or mtimes set back on purpose (utimensat by the tree's owner).
+///   Both can only take away the container's access to its own files,
+///   never give it more than the relabel would. `--full-relabel` (or
+///   removing the stamp) reads everything again.
+///
+/// Stored as `trusted.svirt.relabel` (only CAP_SYS_ADMIN may set trusted.*,
+/// so a container cannot forge one): "1 SECONDS.NANOSECONDS LABEL". A file
+/// system without trusted.* xattrs (NFS, some FUSE) just gets no stamp and
+/// a full read every time.
+public struct TreeStamp: Sendable, Equatable {
+    public static let xattrName = "trusted.svirt.relabel"
+    /// Taken off the walk's start time: file system timestamps come from a
+    /// coarse clock (up to a tick behind), and what changed around the
+    /// start is cheap to read once more.
+    public static let slackSeconds: Int64 = 2
+
+    public let label: [UInt8]
+    public let since: Timestamp
+
+    public struct Timestamp: Sendable, Equatable, Comparable {
+        public var seconds: Int64
+        public var nanoseconds: UInt32
+
+        public init(seconds: Int64, nanoseconds: UInt32) {
+            self.seconds = seconds
+            self.nanoseconds = nanoseconds
+        }
+
+        public static func < (a: Timestamp, b: Timestamp) -> Bool {
+            (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
+        }
+    }
+
+    public init(label: FileLabel, since: Timestamp) {
+        self.label = label.context
+        self.since = since
+    }
+
+    /// The stamp for a walk that starts at `start`.
+    public static func forWalk(startingAt start: Timestamp, label: FileLabel) -> TreeStamp {
+        TreeStamp(label: label, since: Timestamp(seconds: start.seconds - slackSeconds, nanoseconds: start.nanoseconds))
+    }
+
+    public var encoded: [UInt8] {
+        var nanos = Array(String(since.nanoseconds).utf8)
+        nanos.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: 9 - nanos.count), at: 0)
+        return Array("1 \(since.seconds).".utf8) + nanos + [UInt8(ascii: " ")] + label
+    }
+
+    /// nil for anything this version did not write: such a stamp is
+    /// ignored (a full read), never trusted.
+    public static func decode(_ bytes: some Collection<UInt8>) -> TreeStamp? {
+        let fields = bytes.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
+        guard fields.count == 3, fields[0].elementsEqual("1".utf8), !fields[2].isEmpty,
+              !fields[2].contains(0), !fields[2].contains(UInt8(ascii: " ")) else { return nil }
+        let time = fields[1].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard time.count == 2, time[1].count == 9,
+              let seconds = decimal(time[0]), seconds <= Int64.max / 2,
+              let nanos = decimal(time[1]) else { return nil }
+        return TreeStamp(label: Array(fields[2]), since: Timestamp(seconds: seconds, nanoseconds: UInt32(nanos)))
+    }
+
+    private init(label: [UInt8], since: Timestamp) {
+        self.label = label
+        self.since = since
+    }
+
+    private static func decimal(_ digits: some Collection<UInt8>) -> Int64? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(d - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// Whether a relabel to `label` at `now` may trust this stamp: same
+    /// label, and not from the future (a clock set back since would make
+    /// later changes look older than the stamp).
+    public func trusted(for label: FileLabel, now: Timestamp) -> Bool {
+        self.label == label.context && since <= now
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Glibc
+import Testing
+@testable import SVirtRelabel
+
+@Suite("TreeStamp coding: only what this version writes is trusted")
+struct TreeStampCodingTests {
+    let label = FileLabel(labelA)
+
+    @Test("encode and decode round-trip, nanoseconds padded to nine digits")
+    func roundTrip() {
+        let stamp = TreeStamp(label: label, since: .init(seconds: 1_795_928_175, nanoseconds: 5))
+        #expect(String(decoding: stamp.encoded, as: UTF8.self) == "1 1795928175.000000005 \(labelA)")
+        #expect(TreeStamp.decode(stamp.encoded) == stamp)
+    }
+
+    @Test("a walk's stamp lies the slack before its start")
+    func slack() {
+        let stamp = TreeStamp.forWalk(startingAt: .init(seconds: 1000, nanoseconds: 7), label: label)
+        #expect(stamp.since == .init(seconds: 1000 - TreeStamp.slackSeconds, nanoseconds: 7))
+    }
+
+    @Test("malformed stamps decode to nil", arguments: [
+        "", "1", "1 5.000000000", "2 5.000000000 \(labelA)", "1 5.00000000 \(labelA)", "1 5.0000000000 \(labelA)",
+        "1 -5.000000000 \(labelA)", "1 5 \(labelA)", "1 x.000000000 \(labelA)", "1 5.000000000 ",
+        "1 5.000000000 \(labelA) extra", "1  5.000000000 \(labelA)", "1 9999999999999999999.000000000 \(labelA)",
+    ])
+    func malformed(_ text: String) {
+        #expect(TreeStamp.decode(Array(text.utf8)) == nil)
+    }
+
+    @Test("a NUL inside the label is not ours")
+    func nulInLabel() {
+        #expect(TreeStamp.decode(Array("1 5.000000000 a".utf8) + [0]) == nil)
+    }
+
+    @Test("trusted only for its own label and when not from the future")
+    func trust() {
+        let stamp = TreeStamp(label: label, since: .init(seconds: 100, nanoseconds: 0))
+        #expect(stamp.trusted(for: label, now: .init(seconds: 100, nanoseconds: 0)))
+        #expect(!stamp.trusted(for: FileLabel(labelB), now: .init(seconds: 200, nanoseconds: 0)))
+        #expect(!stamp.trusted(for: label, now: .init(seconds: 99, nanoseconds: 999_999_999)))
+        // A label read back with libselinux's trailing NUL is the same label.
+        #expect(stamp.trusted(for: FileLabel(labelA + "\0"), now: .init(seconds: 100, nanoseconds: 0)))
+    }
+}
+
+/// A tree of 4 directories and 14 files, relabeled once to labelA, with
+/// every directory's mtime then set an hour back: as a volume looks at the
+/// next container start when nothing was added, removed or renamed since.
+private struct StampedTree {
+    let scratch = Scratch()
+    let tree: String
+    let files: [String]
+    let directories: [String]
+
+    init() throws {
+        tree = scratch.dir("tree")
+        var files = [scratch.file("tree/top")]
+        for f in 0..<5 { files.append(scratch.file("tree/a/f\(f)")) }
+        for f in 0..<5 { files.append(scratch.file("tree/b/f\(f)")) }
+        for f in 0..<3 { files.append(scratch.file("tree/b/c/f\(f)")) }
+        self.files = files
+        directories = [tree, tree + "/a", tree + "/b", tree + "/b/c"]
+        let first = try Relabeler(threads: 2).relabel(tree, to: labelA)
+        precondition(first.changed == 18 && first.unread == 0)
+        try ageDirectories()
+    }
+
+    func ageDirectories() throws {
+        try run("/usr/bin/touch", ["-m", "-d", "1 hour ago"] + directories)
+    }
+
+    func setLabel(_ label: String, _ paths: [String]) throws {
+        for path in paths { try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", label, path]) }
+    }
+
+    func stamp() -> String? {
+        try? run("/usr/bin/getfattr", ["--absolute-names", "--only-values", "-n", TreeStamp.xattrName, tree])
+    }
+}
+
+@Suite("Repeat relabels trust the files of directories unchanged since the tree's stamp")
+struct StampedRepeatTests {
+    @Test("a finished relabel stamps the root; a repeat reads every directory but no file of an unchanged one")
+    func repeatReadsDirectoriesOnly() throws {
+        let t = try StampedTree()
+        let stamp = try #require(t.stamp())
+        #expect(stamp.hasPrefix("1 ") && stamp.hasSuffix(" " + labelA))
+        let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(report == RelabelReport(visited: 4, changed: 0, unread: 14))
+        for path in allPaths(t.tree) { #expect(label(path) == labelA, "\(path)") }
+    }
+
+    @Test("the stamp's time is the walk's start less the slack")
+    func stampTime() throws {
+        let before = Int64(time(nil))
+        let t = try StampedTree()
+        let text = try #require(t.stamp())
+        let stamp = try #require(TreeStamp.decode(Array(text.utf8)))
+        #expect(stamp.since.seconds >= before - TreeStamp.slackSeconds - 1)
+        #expect(stamp.since.seconds <= Int64(time(nil)) - TreeStamp.slackSeconds)
+    }
+
+    @Test("a file moved in keeps its old label through rename; its directory's mtime gets it relabeled")
+    func movedInFileIsFound() throws {
+        let t = try StampedTree()
+        let outside = t.scratch.file("outside")
+        try t.setLabel(labelB, [outside])
+        let moved = t.tree + "/b/c/moved"
+        #expect(rename(outside, moved) == 0)
+        #expect(label(moved) == labelB)
+        let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(label(moved) == labelA)
+        #expect(report.changed == 1)
+        #expect(report.unread == 11) // top, a/*, b/*: their directories did not change
+    }
+
+    @Test("a subtree relabeled by someone else shows on its directory's label and is read in full, old mtimes or not")
+    func foreignRecursiveRelabel() throws {
+        let t = try StampedTree()
+        let subtree = [t.tree + "/b", t.tree + "/b/c"] + t.files.filter { $0.contains("/b/") }
+        try t.setLabel(labelB, subtree)
+        try t.ageDirectories()
+        let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        for path in allPaths(t.tree) { #expect(label(path) == labelA, "\(path)") }
+        #expect(report.changed == subtree.count)
+        #expect(report.unread == 6) // top and a/*
+    }
+
+    @Test("trade-off: a hand-made label on one file of an unchanged directory is left; --full-relabel reads it")
+    func singleFileChangeNeedsFull() throws {
+        let t = try StampedTree()
+        let file = t.tree + "/a/f0"
+        try t.setLabel(labelB, [file])
+        _ = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(label(file) == labelB)
+        var full = Relabeler(threads: 2)
+        full.full = true
+        let report = try full.relabel(t.tree, to: labelA)
+        #expect(label(file) == labelA)
+        #expect(report == RelabelReport(visited: 18, changed: 1, unread: 0))
+    }
+
+    @Test("a stamp not written by a finished walk to this label is not trusted: every file is read", arguments: [
+        "future", "other label", "malformed",
+    ])
+    func untrustedStamp(_ kind: String) throws {
+        let t = try StampedTree()
+        let value: String
+        switch kind {
+        case "future": value = "1 \(time(nil) + 3600).000000000 \(labelA)"
+        case "other label": value = "1 0.000000000 \(labelB)"
+        default: value = "svirt"
+        }
+        try run("/usr/bin/setfattr", ["-n", TreeStamp.xattrName, "-v", value, t.tree])
+        let file = t.tree + "/a/f0"
+        try t.setLabel(labelB, [file])
+        try t.ageDirectories()
+        let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(label(file) == labelA)
+        #expect(report.unread == 0)
+    }
+
+    @Test("a root labeled by hand but never stamped is not trusted: every file is read")
+    func rootLabelAloneIsNotTrusted() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("tree")
+        let files = (0..<5).map { scratch.file("tree/d/f\($0)") }
+        try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", labelA, tree])
+        try run("/usr/bin/touch", ["-m", "-d", "1 hour ago", tree, tree + "/d"])
+        let report = try Relabeler(threads: 2).relabel(tree, to: labelA)
+        for file in files { #expect(label(file) == labelA) }
+        #expect(report.changed == 6)
+    }
+
+    @Test("a relabel that fails after writing has removed the stamp, and the next one relabels everything")
+    func failedWalkLeavesNoStamp() throws {
+        let t = try StampedTree()
+        let stuck = t.tree + "/b/c/f0"
+        try run("/usr/bin/chattr", ["+i", stuck])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
+        #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 2).relabel(t.tree, to: labelB) }
+        #expect(t.stamp() == nil)
+        #expect(label(t.tree) == labelA) // the root is labeled last
+        try run("/usr/bin/chattr", ["-i", stuck])
+        try t.ageDirectories()
+        let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        for path in allPaths(t.tree) { #expect(label(path) == labelA, "\(path)") }
+        #expect(report.unread == 0)
+        #expect(t.stamp() != nil)
+    }
+}
