@@ -168,3 +168,41 @@ struct BadInputTests {
         #expect(result.stderr.contains("absolute"))
     }
 }
+
+@Suite("svirt-hook binary: repeat relabels of a volume")
+struct HookRepeatRelabelTests {
+    static let processLabel = "system_u:system_r:container_t:s0:c7,c9"
+    static let mountLabel = "system_u:object_r:container_file_t:s0:c7,c9"
+    static let otherLabel = "system_u:object_r:container_file_t:s0:c8,c9"
+
+    static func config(volume: String) -> String {
+        #"{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/","selinuxLabel":"\#(processLabel)"},"root":{"path":"rootfs"},"linux":{"mountLabel":"\#(mountLabel)"},"annotations":{"io.svirt.relabel":"/data:Z"},"mounts":[{"destination":"/data","type":"bind","source":"\#(volume)","options":["rbind"]}]}"#
+    }
+
+    @Test("a second start trusts files of unchanged directories (a hand-made label stays); --full-relabel reads and fixes it",
+          .enabled(if: Tool.missing(["setfattr", "getfattr", "touch"], root: true) == nil))
+    func repeatTrustsThenFull() throws {
+        let dir = try TemporaryDirectory(prefix: "repeat")
+        let volume = dir.file("volume")
+        try FileManager.default.createDirectory(atPath: volume + "/sub", withIntermediateDirectories: true)
+        for name in ["a", "sub/b"] { #expect(FileManager.default.createFile(atPath: volume + "/" + name, contents: Data("x".utf8))) }
+        let input = Data(Self.config(volume: volume).utf8)
+        let flags = labelFlags + ["--no-reserve", "--stage", "precreate"]
+
+        let first = try hook(flags, stdin: input)
+        #expect(first.status == 0, "\(first.stderr)")
+        for path in [volume, volume + "/a", volume + "/sub", volume + "/sub/b"] { #expect(fileLabel(path) == Self.mountLabel, "\(path)") }
+        let stamp = try run(Tool.path("getfattr")!, ["--only-values", "-n", "trusted.svirt.relabel", volume])
+        #expect(String(decoding: stamp.stdout, as: UTF8.self).hasSuffix(" " + Self.mountLabel))
+
+        try run(Tool.path("setfattr")!, ["-h", "-n", "security.selinux", "-v", Self.otherLabel, volume + "/sub/b"])
+        try run(Tool.path("touch")!, ["-m", "-d", "1 hour ago", volume, volume + "/sub"])
+        let repeatRun = try hook(flags, stdin: input)
+        #expect(repeatRun.status == 0, "\(repeatRun.stderr)")
+        #expect(fileLabel(volume + "/sub/b") == Self.otherLabel)
+
+        let full = try hook(flags + ["--full-relabel"], stdin: input)
+        #expect(full.status == 0, "\(full.stderr)")
+        #expect(fileLabel(volume + "/sub/b") == Self.mountLabel)
+    }
+}
