@@ -38,7 +38,7 @@ public protocol MountRelabeler {
     /// tree could not be labeled.
     func relabel(source: String, label: String) throws -> [String]
     /// Whether an earlier relabel of `source` to `label` ran to the end
-    /// (the walker labels a tree's root last and then stamps it).
+    /// (the walker stamps a tree's root when a walk has finished).
     func isComplete(source: String, label: String) -> Bool
 }
 

@@ -51,6 +51,7 @@ enum LinuxFlag {
     static let resolveNoSymlinks = 0x04
     static let statxType: UInt32 = 0x0001
     static let statxMtime: UInt32 = 0x0040
+    static let statxCtime: UInt32 = 0x0080
     static let statxIno: UInt32 = 0x0100
     static let statxMountID: UInt32 = 0x1000
     static let statxAttrMountRoot: UInt64 = 0x2000
@@ -72,6 +73,7 @@ struct StatX {
     var devMinor: UInt32 = 0
     var mountID: UInt64 = 0
     var mtime = TreeStamp.Timestamp(seconds: 0, nanoseconds: 0)
+    var ctime = TreeStamp.Timestamp(seconds: 0, nanoseconds: 0)
 
     var fileType: UInt16 { mode & UInt16(S_IFMT) }
     var isDirectory: Bool { fileType == UInt16(S_IFDIR) }
@@ -101,6 +103,8 @@ enum Linux {
             st.mode = p.load(fromByteOffset: 28, as: UInt16.self)
             st.ino = p.load(fromByteOffset: 32, as: UInt64.self)
             st.attributesMask = p.load(fromByteOffset: 56, as: UInt64.self)
+            st.ctime = TreeStamp.Timestamp(seconds: p.load(fromByteOffset: 96, as: Int64.self),
+                                           nanoseconds: p.load(fromByteOffset: 104, as: UInt32.self))
             st.mtime = TreeStamp.Timestamp(seconds: p.load(fromByteOffset: 112, as: Int64.self),
                                            nanoseconds: p.load(fromByteOffset: 120, as: UInt32.self))
             st.devMajor = p.load(fromByteOffset: 136, as: UInt32.self)

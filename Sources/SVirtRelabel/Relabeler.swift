@@ -80,14 +80,16 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   (see WritePolicy), which saves a system call per entry on a first pass.
 /// - A finished walk stamps the root (TreeStamp). The next one to the same
 ///   label reads the label of every directory, but the files only of
-///   directories whose entries changed since (mtime) or whose own label was
-///   wrong (then of everything below): a repeat costs about one system
-///   call per directory instead of one per entry.
+///   directories whose entries changed since (mtime), and everything below
+///   a directory whose own label was wrong or that may have been moved in:
+///   a repeat costs a few system calls per directory instead of one per
+///   entry. Relabels of one tree by svirt processes take turns (TreeLock).
 /// - Parallel: subdirectories and batches of a large directory's entries go
 ///   to up to `threads` threads, started only when there is work for them.
-/// - The root is labeled last, after everything below succeeded, and the
-///   stamp is removed before the first write, so a relabel interrupted or
-///   failed half-way is redone in full next time.
+/// - The stamp is removed before the first write and written back only
+///   after everything succeeded, so a relabel interrupted or failed
+///   half-way is redone in full next time. The root is labeled first, so
+///   such a relabel of a tree inside a stamped tree shows there too.
 /// - ENOENT on an entry is not an error (it vanished mid-walk). EOPNOTSUPP
 ///   (the file system cannot hold labels, e.g. NFS without labeled NFS) and
 ///   EROFS stop the walk with a warning and count as success, as CRI-O and
@@ -109,6 +111,8 @@ public struct Relabeler: Sendable {
     var calls = KernelCalls()
     /// Read every entry, ignoring the tree's stamp (a stamp is still left).
     public var full = false
+    /// Where TreeLock keeps its lock files (tests use their own).
+    var lockDirectory = TreeLock.defaultDirectory
 
     /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
     /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
@@ -147,37 +151,56 @@ public struct Relabeler: Sendable {
             throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
         }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
+        // Held until the stamp is written; without it no stamp is trusted
+        // or written (another relabel of this tree may be under way).
+        let lock = TreeLock.acquire(root: dirFD, directory: lockDirectory)
         let start = Relabeler.now()
         let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
         let stampBytes = Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD))
-        let since = !full && rootLabeled
+        let trustsStamps = lock != nil && !full && Relabeler.keepsLocalTimes(dirFD)
+        let since = trustsStamps && rootLabeled
             ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
             : nil
         let root = DirHandle(fd: dirFD, path: source.path,
-                             labelsEntries: Walk.entriesChanged(dirFD, since: since, calls: calls),
+                             labelsEntries: since == nil || Walk.changes(dirFD, since: since, calls: calls).entries,
                              verifiesSubtree: since == nil)
         let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
                         entryChecks: Relabeler.needsEntryChecks(source),
                         mayWriteBlind: !alwaysReadFirst && !rootLabeled && Relabeler.cheapRewrite(root),
                         method: method, rootMount: source.mount, calls: calls,
                         since: since, stampPresent: stampBytes != nil)
-        var report = try walk.run()
-        if walk.stoppedWithWarning { return report }
-        // The root last: only a complete walk marks the tree as done.
-        let worker = Worker(walk: walk)
-        switch worker.labelOpenDirectory(root.fd, path: root.path) {
-        case .unchanged: report.visited += 1
-        case .changed: report.visited += 1; report.changed += 1
+        // The root first, now that the stamp marks completion: a walk of a
+        // tree inside a stamped one that stops half-way then shows on its
+        // root's label, and the outer tree's next walk reads it in full.
+        var report = RelabelReport()
+        switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path) {
+        case .unchanged: report.visited = 1
+        case .changed: report.visited = 1; report.changed = 1
         case .stop(let warning): report.warnings.append(warning); return report
-        case .failure(let error): throw error
+        case .failure(let error): throw walk.failure ?? error
         }
-        if let failure = walk.failure { throw failure }
+        let below = try walk.run()
+        report.visited += below.visited
+        report.changed += below.changed
+        report.unread = below.unread
+        report.warnings += below.warnings
+        if walk.stoppedWithWarning || lock == nil { return report }
         // Best effort: without a stamp (no trusted.* here, EPERM in a user
         // namespace) the next relabel reads everything.
         _ = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded.withUnsafeBytes {
             XattrAccess.set(SyscallNumber.fsetxattr, Int(root.fd), $0, name: TreeStamp.xattrName)
         }
+        withExtendedLifetime(lock) {}
         return report
+    }
+
+    /// Local file systems, whose timestamps come from this host's clock:
+    /// on NFS or FUSE a server's clock stamps directories, and a skew
+    /// beyond the stamp's slack would hide changes.
+    static func keepsLocalTimes(_ fd: Int32) -> Bool {
+        guard let type = Linux.fileSystemType(fd) else { return false }
+        return WritePolicy.cheapRewrite(fileSystemType: type)
+            || UInt32(truncatingIfNeeded: type) == 0x794C_7630 // overlayfs
     }
 
     static func now() -> TreeStamp.Timestamp {
@@ -204,8 +227,8 @@ public struct Relabeler: Sendable {
     }
 
     /// Whether a relabel of `path` to `label` has completed before: its
-    /// root carries the label (labeled last, after everything below) and
-    /// a stamp naming it (removed before a walk writes anything). Runtime
+    /// root carries the label and a stamp naming it (removed before a walk
+    /// writes anything, written when it has finished). Runtime
     /// stages use this to skip a tree that precreate (or `--bundle`)
     /// labeled moments earlier. Reading changes nothing, so resolving by
     /// path is safe here.

@@ -1,32 +1,39 @@
 /// What a finished relabel leaves on its tree's root: the label it gave
 /// the tree, and a time before the walk started. The next relabel to the
-/// same label trusts every directory whose entries have not changed since
-/// that time (mtime older than `since`): it still reads and compares the
-/// label of every directory, but not of the files in an unchanged one.
+/// same label (root carrying it, stamp not from the future, a local file
+/// system, the tree's TreeLock held) trusts the files of every directory
+/// whose entries have not changed since that time: it still reads and
+/// compares the label of every directory, but not of the files in an
+/// unchanged one.
 ///
-/// Why that is sound enough to be the default:
+/// What it sees:
 /// - Creating, removing, renaming or hard-linking an entry sets its
 ///   directory's mtime, so a file moved in with a foreign label (`mv`
-///   keeps labels) is always seen: its directory is read in full.
-/// - A recursive relabel by anyone else (chcon -R, restorecon -R,
-///   go-selinux, another container's `:Z`) labels directories before their
-///   contents, so it shows on a directory's label, whose subtree is then
-///   read in full. The tree's root is labeled last by us and must carry
-///   the label, or nothing is trusted.
-/// - The stamp is removed before the first label is written, so a walk
-///   that fails or is killed half-way leaves no stamp: the next one reads
-///   everything.
-/// - What it does not see: a hand-made label change on a single existing
-///   file (chcon without -R, setfattr) in a directory whose entries did not
-///   change, or mtimes set back on purpose (utimensat by the tree's owner).
-///   Both can only take away the container's access to its own files,
-///   never give it more than the relabel would. `--full-relabel` (or
-///   removing the stamp) reads everything again.
+///   keeps labels) is found: its directory is read in full.
+/// - A directory moved in keeps its mtime but gets a new ctime: under a
+///   directory whose entries changed, a subdirectory with a new ctime is
+///   read in full, everything below it included.
+/// - A directory whose own label is wrong is read in full, everything
+///   below it included: a finished recursive relabel by another tool
+///   (chcon -R, restorecon -R, go-selinux) changed it too.
+/// - Our own walks label their root first and remove its stamp before
+///   that, so a walk that fails or is killed half-way leaves no stamp (the
+///   next one reads everything), and a stopped walk of a tree inside a
+///   stamped tree shows on its root's label to the outer tree's walks.
+///
+/// What it does not see: label changes by other tools that leave the
+/// directory labels alone: a hand-made label on an existing file (chcon
+/// without -R, setfattr) in an unchanged directory, or a chcon -R stopped
+/// before it reached the directories (it labels them after their
+/// contents); nor mtimes set back on purpose, or a clock set back. Each
+/// can only take access away from the container, never give it more than
+/// the relabel would. `--full-relabel`, or removing the stamp, reads
+/// everything.
 ///
 /// Stored as `trusted.svirt.relabel` (only CAP_SYS_ADMIN may set trusted.*,
 /// so a container cannot forge one): "1 SECONDS.NANOSECONDS LABEL". A file
-/// system without trusted.* xattrs (NFS, some FUSE) just gets no stamp and
-/// a full read every time.
+/// system without trusted.* xattrs gets no stamp and a full read every
+/// time.
 public struct TreeStamp: Sendable, Equatable {
     public static let xattrName = "trusted.svirt.relabel"
     /// Taken off the walk's start time: file system timestamps come from a

@@ -149,21 +149,27 @@ final class Walk: @unchecked Sendable {
         unlock()
     }
 
-    /// Whether the entries of the directory open at `fd` changed since the
-    /// stamp's time (or no stamp is trusted, or its mtime is unknown).
-    func entriesChanged(_ fd: Int32) -> Bool {
-        Walk.entriesChanged(fd, since: since, calls: calls)
+    /// What changed in the directory open at `fd` since the stamp's time:
+    /// its entries (mtime: added, removed, renamed, linked), or the
+    /// directory itself (ctime: also when it was moved, as a rename leaves
+    /// the moved directory's mtime alone). Both true when no stamp is
+    /// trusted or the times are unknown.
+    func changes(_ fd: Int32) -> (entries: Bool, inode: Bool) {
+        Walk.changes(fd, since: since, calls: calls)
     }
 
-    static func entriesChanged(_ fd: Int32, since: TreeStamp.Timestamp?, calls: KernelCalls) -> Bool {
-        guard let since else { return true }
-        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMtime)
-        guard e == 0, st.mask & LinuxFlag.statxMtime != 0 else { return true }
-        return st.mtime >= since
+    static func changes(_ fd: Int32, since: TreeStamp.Timestamp?, calls: KernelCalls) -> (entries: Bool, inode: Bool) {
+        guard let since else { return (true, true) }
+        let mask = LinuxFlag.statxMtime | LinuxFlag.statxCtime
+        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: mask)
+        guard e == 0, st.mask & mask == mask else { return (true, true) }
+        return (st.mtime >= since, st.ctime >= since)
     }
 
     /// Called before any label is written: removes the root's stamp first,
-    /// once. False (and the walk failed) when it cannot be removed.
+    /// once. False when it cannot be removed: the walk has then failed, or
+    /// stopped with a warning on a read-only file system (where no label
+    /// could be written either).
     func clearStampBeforeWriting() -> Bool {
         if stampCleared.load(ordering: .acquiring) { return true }
         lock()
@@ -176,8 +182,13 @@ final class Walk: @unchecked Sendable {
             }
         }
         unlock()
-        if e != 0 { fail(.failed(root.path, "removexattr \(TreeStamp.xattrName)", errno: e)) }
-        return e == 0
+        if e == 0 { return true }
+        if let warning = Walk.tolerated(e, root.path) {
+            stop(warning: warning)
+        } else {
+            fail(.failed(root.path, "removexattr \(TreeStamp.xattrName)", errno: e))
+        }
+        return false
     }
 
     /// Whether handing work to another thread would start it now.

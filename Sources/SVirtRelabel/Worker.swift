@@ -73,13 +73,20 @@ struct Worker {
             return
         }
         let outcome = labelOpenDirectory(fd, path: task.path)
-        // A directory whose label was wrong was relabeled by someone else,
-        // or never by us: nothing below it is trusted.
+        // Nothing below is trusted under a directory whose label was wrong
+        // (relabeled by someone else, or never by us), nor under one that
+        // changed in a directory whose entries changed: it may have been
+        // moved in, contents and all.
         var relabeled = false
         if case .changed = outcome { relabeled = true }
-        let subtree = task.parent.verifiesSubtree || relabeled
-        let dir = DirHandle(fd: fd, path: task.path, labelsEntries: subtree || walk.entriesChanged(fd),
-                            verifiesSubtree: subtree)
+        var subtree = task.parent.verifiesSubtree || relabeled
+        var entries = subtree
+        if !subtree {
+            let changed = walk.changes(fd)
+            subtree = task.parent.labelsEntries && changed.inode
+            entries = subtree || changed.entries
+        }
+        let dir = DirHandle(fd: fd, path: task.path, labelsEntries: entries, verifiesSubtree: subtree)
         record(outcome, dir.path)
         readDirectory(dir)
     }
@@ -186,6 +193,7 @@ struct Worker {
         let base = records.baseAddress!
         var offset = 0
         while offset < records.count {
+            if walk.stopped.load(ordering: .relaxed) { return }
             let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
             let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
             let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
@@ -194,7 +202,10 @@ struct Worker {
             var isDirectory = Int32(type) == Int32(DT_DIR)
             if Int32(type) == Int32(DT_UNKNOWN) {
                 let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
-                isDirectory = e == 0 && st.isDirectory
+                if e == ENOENT { continue } // vanished
+                // Unknown type: open it as a directory, which fails with
+                // ENOTDIR for anything else and then labels it.
+                isDirectory = e != 0 || st.isDirectory
             }
             if isDirectory {
                 walk.push(DirTask(parent: dir, name: copyName(name)))

@@ -99,7 +99,7 @@ struct SafetyTests {
         #expect(report.warnings.first?.contains("EOPNOTSUPP") == true)
     }
 
-    @Test("a read-only file system (EROFS) is a warning when labels differ, silent when they match")
+    @Test("a read-only file system (EROFS) is a warning when labels differ (a stamp to remove included), silent when they match")
     func readOnly() throws {
         let scratch = Scratch()
         let tree = scratch.dir("tree")
@@ -115,5 +115,11 @@ struct SafetyTests {
         let again = try Relabeler().relabel(tree, to: labelA)
         #expect(again.warnings.isEmpty)
         #expect(again.changed == 0)
+        // Stamped by the rw relabel: the stamp cannot be removed either.
+        #expect(stamp(tree) != nil)
+        let other = try Relabeler().relabel(tree, to: labelB)
+        #expect(other.warnings.count == 1)
+        #expect(other.warnings.first?.contains("EROFS") == true)
+        #expect(other.changed == 0)
     }
 }

@@ -102,6 +102,11 @@ func labels(_ path: String, recursive: Bool = false) -> [String: String] {
 
 func label(_ path: String) -> String? { labels(path)[path] }
 
+/// The tree stamp (TreeStamp) on `path`, read by getfattr; nil when absent.
+func stamp(_ path: String) -> String? {
+    try? run("/usr/bin/getfattr", ["--absolute-names", "--only-values", "-n", "trusted.svirt.relabel", path])
+}
+
 /// Every path below `root` (not following symlinks), `root` included.
 func allPaths(_ root: String) -> [String] {
     var paths = [root]

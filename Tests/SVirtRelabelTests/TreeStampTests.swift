@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 @testable import SVirtRelabel
 
@@ -75,9 +76,7 @@ private struct StampedTree {
         for path in paths { try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", label, path]) }
     }
 
-    func stamp() -> String? {
-        try? run("/usr/bin/getfattr", ["--absolute-names", "--only-values", "-n", TreeStamp.xattrName, tree])
-    }
+    func stamp() -> String? { SVirtRelabelTests.stamp(tree) }
 }
 
 @Suite("Repeat relabels trust the files of directories unchanged since the tree's stamp")
@@ -174,7 +173,7 @@ struct StampedRepeatTests {
         #expect(report.changed == 6)
     }
 
-    @Test("a relabel that fails after writing has removed the stamp, and the next one relabels everything")
+    @Test("a relabel that fails after writing leaves no stamp (its root labeled first), and the next one relabels everything")
     func failedWalkLeavesNoStamp() throws {
         let t = try StampedTree()
         let stuck = t.tree + "/b/c/f0"
@@ -182,7 +181,7 @@ struct StampedRepeatTests {
         defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
         #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 2).relabel(t.tree, to: labelB) }
         #expect(t.stamp() == nil)
-        #expect(label(t.tree) == labelA) // the root is labeled last
+        #expect(label(t.tree) == labelB)
         try run("/usr/bin/chattr", ["-i", stuck])
         try t.ageDirectories()
         let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
@@ -190,4 +189,92 @@ struct StampedRepeatTests {
         #expect(report.unread == 0)
         #expect(t.stamp() != nil)
     }
+
+    @Test("a failed relabel to the stamp's own label removes the stamp: the tree is not complete")
+    func failedSameLabelWalk() throws {
+        let t = try StampedTree()
+        // b changed since the stamp (a new file), so its files are read:
+        // f1 needs a write, and f2 needs one that fails.
+        t.scratch.file("tree/b/new")
+        try t.setLabel(labelB, [t.tree + "/b/f1", t.tree + "/b/f2"])
+        try run("/usr/bin/chattr", ["+i", t.tree + "/b/f2"])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", t.tree + "/b/f2"]) }
+        #expect(Relabeler().isComplete(t.tree, label: labelA))
+        #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 1).relabel(t.tree, to: labelA) }
+        #expect(t.stamp() == nil)
+        #expect(!Relabeler().isComplete(t.tree, label: labelA))
+    }
+
+    @Test("a relabel of a tree inside a stamped tree that fails half-way is caught by the outer tree's next relabel")
+    func nestedFailedWalk() throws {
+        let t = try StampedTree()
+        let inner = t.tree + "/b"
+        let stuck = t.tree + "/b/c/f2"
+        try run("/usr/bin/chattr", ["+i", stuck])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
+        #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 1).relabel(inner, to: labelB) }
+        #expect(label(inner) == labelB) // the inner root first: the outer walk sees it
+        try run("/usr/bin/chattr", ["-i", stuck])
+        try t.ageDirectories()
+        _ = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        for path in allPaths(t.tree) { #expect(label(path) == labelA, "\(path)") }
+    }
+
+    @Test("a directory moved in keeps its mtime, but its new ctime under a changed directory gets it read in full")
+    func movedInDirectoryIsFound() throws {
+        let t = try StampedTree()
+        let outside = t.scratch.dir("outside/sub")
+        let files = [t.scratch.file("outside/f"), t.scratch.file("outside/sub/g")]
+        try t.setLabel(labelA, [t.scratch.path + "/outside", outside])
+        try t.setLabel(labelB, files)
+        try run("/usr/bin/touch", ["-m", "-d", "1 hour ago", t.scratch.path + "/outside", outside])
+        #expect(rename(t.scratch.path + "/outside", t.tree + "/a/moved") == 0)
+        let report = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        for path in allPaths(t.tree + "/a/moved") { #expect(label(path) == labelA, "\(path)") }
+        #expect(report.changed == 2)
+    }
+
+    @Test("relabels of one tree take turns: none starts while another holds the tree's lock")
+    func lockSerializes() throws {
+        let t = try StampedTree()
+        let locks = t.scratch.dir("locks")
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = locks
+        let treeFD = open(t.tree, O_RDONLY | O_DIRECTORY)
+        defer { close(treeFD) }
+        var held = TreeLock.acquire(root: treeFD, directory: locks)
+        #expect(held != nil)
+        try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
+        let done = Flag()
+        let (tree, waiting) = (t.tree, relabeler)
+        let worker = Thread {
+            _ = try? waiting.relabel(tree, to: labelA)
+            done.set()
+        }
+        worker.start()
+        usleep(300_000)
+        // Still waiting: the stamp it writes at the end is not there yet.
+        #expect(!done.isSet)
+        #expect(t.stamp() == nil)
+        held = nil
+        while !done.isSet { usleep(10_000) }
+        #expect(t.stamp() != nil)
+    }
+
+    @Test("without the lock (no lock directory) no stamp is trusted or written")
+    func noLockNoStamp() throws {
+        let t = try StampedTree()
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = "/proc/svirt-no-such-dir"
+        try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
+        let report = try relabeler.relabel(t.tree, to: labelA)
+        #expect(report.unread == 0)
+        #expect(t.stamp() == nil)
+    }
+}
+
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
