@@ -151,14 +151,13 @@ public struct Relabeler: Sendable {
             throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
         }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
-        // Held until the stamp is written; without it no stamp is trusted
-        // or written (another relabel of this tree may be under way).
-        let lock = TreeLock.acquire(root: dirFD, directory: lockDirectory)
+        // Stamps only where directory times come from this host's clock,
+        // and only under the tree lock, held until the stamp is written.
+        let lock = Relabeler.keepsLocalTimes(dirFD) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
         let start = Relabeler.now()
         let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
         let stampBytes = Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD))
-        let trustsStamps = lock != nil && !full && Relabeler.keepsLocalTimes(dirFD)
-        let since = trustsStamps && rootLabeled
+        let since = lock != nil && !full && rootLabeled
             ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
             : nil
         let root = DirHandle(fd: dirFD, path: source.path,
@@ -168,12 +167,13 @@ public struct Relabeler: Sendable {
                         entryChecks: Relabeler.needsEntryChecks(source),
                         mayWriteBlind: !alwaysReadFirst && !rootLabeled && Relabeler.cheapRewrite(root),
                         method: method, rootMount: source.mount, calls: calls,
-                        since: since, stampPresent: stampBytes != nil)
+                        since: since, stampPresent: stampBytes != nil,
+                        lockDirectory: lock == nil ? nil : lockDirectory)
         // The root first, now that the stamp marks completion: a walk of a
         // tree inside a stamped one that stops half-way then shows on its
         // root's label, and the outer tree's next walk reads it in full.
         var report = RelabelReport()
-        switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path) {
+        switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, isRoot: true) {
         case .unchanged: report.visited = 1
         case .changed: report.visited = 1; report.changed = 1
         case .stop(let warning): report.warnings.append(warning); return report
@@ -184,13 +184,19 @@ public struct Relabeler: Sendable {
         report.changed += below.changed
         report.unread = below.unread
         report.warnings += below.warnings
-        if walk.stoppedWithWarning || lock == nil { return report }
+        if walk.stoppedWithWarning { return report }
+        if lock == nil || walk.wroteUnlocked {
+            // A locked walk of this tree may have stamped it meanwhile,
+            // over labels this one went on writing.
+            if report.changed > 0 { _ = XattrAccess.remove(root.fd, name: TreeStamp.xattrName) }
+            return report
+        }
         // Best effort: without a stamp (no trusted.* here, EPERM in a user
         // namespace) the next relabel reads everything.
         _ = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded.withUnsafeBytes {
             XattrAccess.set(SyscallNumber.fsetxattr, Int(root.fd), $0, name: TreeStamp.xattrName)
         }
-        withExtendedLifetime(lock) {}
+        withExtendedLifetime((lock, walk)) {} // both locks until the stamp is on
         return report
     }
 

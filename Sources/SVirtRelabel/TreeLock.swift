@@ -4,46 +4,100 @@ import Glibc
 import Musl
 #endif
 
-/// Serializes relabels of one tree among svirt processes, from reading the
-/// tree's stamp to writing it: two walks to different labels interleaved
-/// would otherwise leave mixed labels under a stamp that one of them
-/// wrote. Keyed by the root's device and inode, in a root-only directory
-/// under /run, not on the tree itself: a container sharing the volume
-/// could hold a lock on the tree's directory forever. The lock goes with
-/// the descriptor, so a killed relabel releases it.
+/// Locks that keep tree stamps true while svirt processes relabel at once,
+/// as lock files in a root-only directory under /run, not on the trees:
+/// a container sharing a volume could hold a lock on its directory forever.
+/// A lock goes with its descriptor, so a killed relabel releases it.
+///
+/// - The tree lock (per root device and inode) is held from reading a
+///   tree's stamp to writing it: two walks of one tree take turns.
+/// - The write lock (per device) is taken by a walk before its first
+///   write and held to its end: walks that write on one file system take
+///   turns, so a walk of a tree nested in another one's cannot interleave
+///   its labels with the outer walk's under the outer stamp. Walks that
+///   only read (most repeats) do not take it.
+///
+/// Lock files are removed on release; a waiter that then holds a removed
+/// file's lock notices (the name no longer leads to its file) and retries.
 final class TreeLock {
     static let defaultDirectory = "/run/svirt-hook/relabel"
 
     private let fd: Int32
+    private let path: String
 
-    private init(fd: Int32) { self.fd = fd }
-
-    deinit { close(fd) }
-
-    /// Waits for the lock of the tree open at `root`. nil when the lock
-    /// directory cannot be made or the lock file opened: the caller then
-    /// neither trusts nor writes a stamp.
-    static func acquire(root: Int32, directory: String) -> TreeLock? {
-        var st = stat()
-        guard fstat(root, &st) == 0, makeDirectories(directory) else { return nil }
-        let name = "\(directory)/\(UInt64(st.st_dev))-\(UInt64(st.st_ino))"
-        let fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR {
-                close(fd)
-                return nil
-            }
-        }
-        return TreeLock(fd: fd)
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
     }
 
-    private static func makeDirectories(_ path: String) -> Bool {
-        var prefix = ""
-        for part in path.split(separator: "/") {
-            prefix += "/" + part
-            if mkdir(prefix, 0o700) != 0 && errno != EEXIST { return false }
+    deinit {
+        unlink(path) // before closing: nobody can lock this file once it is unreachable
+        close(fd)
+    }
+
+    static func forTree(_ root: Int32, directory: String) -> TreeLock? {
+        var st = stat()
+        guard fstat(root, &st) == 0 else { return nil }
+        return acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory)
+    }
+
+    static func forWrites(on root: Int32, directory: String) -> TreeLock? {
+        var st = stat()
+        guard fstat(root, &st) == 0 else { return nil }
+        return acquire("dev-\(UInt64(st.st_dev))", directory: directory)
+    }
+
+    /// Waits for the lock `name`. nil when the lock directory is unusable
+    /// (cannot be made, a symlink, not ours alone) or the file cannot be
+    /// opened: the caller then trusts and writes no stamp.
+    static func acquire(_ name: String, directory: String) -> TreeLock? {
+        guard let dir = openPrivateDirectory(directory) else { return nil }
+        defer { close(dir) }
+        let path = directory + "/" + name
+        while true {
+            let fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return nil }
+            while flock(fd, LOCK_EX) != 0 {
+                if errno != EINTR {
+                    close(fd)
+                    return nil
+                }
+            }
+            var held = stat()
+            var named = stat()
+            if fstat(fd, &held) == 0, fstatat(dir, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
+               held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+                return TreeLock(fd: fd, path: path)
+            }
+            close(fd) // the previous holder removed it: lock the current file
         }
-        return true
+    }
+
+    /// Opens (making what is missing, mode 0700) `path` without following
+    /// a symlink at any component, and only if the directory itself is
+    /// owned by us and writable by nobody else.
+    private static func openPrivateDirectory(_ path: String) -> Int32? {
+        guard path.hasPrefix("/") else { return nil }
+        var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        for part in path.split(separator: "/") {
+            var next = openat(fd, String(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0 && errno == ENOENT {
+                if mkdirat(fd, String(part), 0o700) != 0 && errno != EEXIST {
+                    close(fd)
+                    return nil
+                }
+                next = openat(fd, String(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            close(fd)
+            guard next >= 0 else { return nil }
+            fd = next
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }

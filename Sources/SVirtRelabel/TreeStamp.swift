@@ -19,13 +19,17 @@
 /// - Our own walks label their root first and remove its stamp before
 ///   that, so a walk that fails or is killed half-way leaves no stamp (the
 ///   next one reads everything), and a stopped walk of a tree inside a
-///   stamped tree shows on its root's label to the outer tree's walks.
+///   stamped tree shows on its root's label to the outer tree's walks. A
+///   directory whose label a walk rewrites loses its own stamp, if it is
+///   the root of another tree. Walks that write take turns per file
+///   system, so nested trees' walks cannot interleave (TreeLock).
 ///
 /// What it does not see: label changes by other tools that leave the
 /// directory labels alone: a hand-made label on an existing file (chcon
 /// without -R, setfattr) in an unchanged directory, or a chcon -R stopped
 /// before it reached the directories (it labels them after their
-/// contents); nor mtimes set back on purpose, or a clock set back. Each
+/// contents, or a relabel of another tree holding hard links to files of
+/// this one); nor mtimes set back on purpose, or a clock set back. Each
 /// can only take access away from the container, never give it more than
 /// the relabel would. `--full-relabel`, or removing the stamp, reads
 /// everything.

@@ -61,9 +61,17 @@ final class Walk: @unchecked Sendable {
     /// From a trusted TreeStamp: directories whose mtime is older have
     /// their files trusted. nil: every entry is read.
     let since: TreeStamp.Timestamp?
-    /// Set once the root's stamp is gone (or there was none): only then
-    /// may a label be written, so an interrupted walk leaves no stamp.
-    private let stampCleared: Atomic<Bool>
+    /// Set once the walk is ready to write: the write lock taken (see
+    /// TreeLock) and the root's stamp gone, so an interrupted walk leaves
+    /// no stamp.
+    private let readyToWrite = Atomic<Bool>(false)
+    private let stampPresent: Bool
+    /// Where TreeLock's write lock is taken; nil: stamps are not used.
+    private let lockDirectory: String?
+    private var writeLock: TreeLock?
+    /// Labels were or may be written without the write lock (it could not
+    /// be taken): the walk must not leave a stamp.
+    private(set) var wroteUnlocked = false
     let stopped = Atomic<Bool>(false)
     /// Threads waiting for work, and whether another may still be started:
     /// a reader hands batches of entries off only when someone can take them.
@@ -85,10 +93,11 @@ final class Walk: @unchecked Sendable {
 
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
-         since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false) {
+         since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false, lockDirectory: String? = nil) {
         self.mayWriteBlind = mayWriteBlind
         self.since = since
-        self.stampCleared = Atomic(!stampPresent)
+        self.stampPresent = stampPresent
+        self.lockDirectory = lockDirectory
         self.calls = calls
         self.rootMount = rootMount ?? {
             let (_, st) = calls.statEntry(root.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
@@ -166,17 +175,23 @@ final class Walk: @unchecked Sendable {
         return (st.mtime >= since, st.ctime >= since)
     }
 
-    /// Called before any label is written: removes the root's stamp first,
-    /// once. False when it cannot be removed: the walk has then failed, or
+    /// Called before any label is written: takes the write lock and
+    /// removes the root's stamp, once (the other threads wait meanwhile).
+    /// False when the stamp cannot be removed: the walk has then failed, or
     /// stopped with a warning on a read-only file system (where no label
     /// could be written either).
-    func clearStampBeforeWriting() -> Bool {
-        if stampCleared.load(ordering: .acquiring) { return true }
+    func beforeFirstWrite() -> Bool {
+        if readyToWrite.load(ordering: .acquiring) { return true }
         lock()
         var e: Int32 = 0
-        if !stampCleared.load(ordering: .relaxed) {
-            if XattrAccess.remove(root.fd, name: TreeStamp.xattrName) == 0 || errno == ENODATA || errno == EOPNOTSUPP {
-                stampCleared.store(true, ordering: .releasing)
+        if !readyToWrite.load(ordering: .relaxed) {
+            if let lockDirectory, writeLock == nil {
+                writeLock = TreeLock.forWrites(on: root.fd, directory: lockDirectory)
+            }
+            if writeLock == nil { wroteUnlocked = true }
+            if !stampPresent || XattrAccess.remove(root.fd, name: TreeStamp.xattrName) == 0
+                || errno == ENODATA || errno == EOPNOTSUPP {
+                readyToWrite.store(true, ordering: .releasing)
             } else {
                 e = errno
             }

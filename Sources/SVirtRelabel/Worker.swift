@@ -173,10 +173,11 @@ struct Worker {
             case Int32(DT_DIR):
                 walk.push(DirTask(parent: dir, name: copyName(name)))
             case Int32(DT_UNKNOWN):
-                // File systems without d_type: ask.
+                // File systems without d_type: ask. An unknown type is
+                // opened as a directory, which labels anything else (ENOTDIR).
                 let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
                 if e == ENOENT { continue }
-                if e == 0 && st.isDirectory {
+                if e != 0 || st.isDirectory {
                     walk.push(DirTask(parent: dir, name: copyName(name)))
                 } else {
                     record(labelEntry(dir, name, &policy), dir, name)
@@ -243,12 +244,19 @@ struct Worker {
     }
 
     /// Labels the directory open at `fd` itself, reading first
-    /// (directories are few; their labels decide the fast paths).
-    func labelOpenDirectory(_ fd: Int32, path: String) -> EntryOutcome {
+    /// (directories are few; their labels decide the fast paths). A
+    /// directory inside the tree may be the root of another relabeled tree:
+    /// its stamp goes before its label changes, as it no longer tells the
+    /// truth about what is below (best effort: without CAP_SYS_ADMIN, or on
+    /// a file system without trusted.*, no stamp could have been read).
+    func labelOpenDirectory(_ fd: Int32, path: String, isRoot: Bool = false) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
         return apply(&strict, path: { path },
             read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), value) },
-            write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) } })
+            write: {
+                if !isRoot { _ = XattrAccess.remove(fd, name: TreeStamp.xattrName) }
+                return walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) }
+            })
     }
 
     /// Labels the entry `name` of `dir` without following it. Error paths
@@ -290,7 +298,7 @@ struct Worker {
     private func apply(_ policy: inout WritePolicy, path: () -> String,
                        read: () -> Int, write: () -> Int) -> EntryOutcome {
         if !policy.shouldRead() {
-            guard walk.clearStampBeforeWriting() else { return .unchanged } // the walk has failed
+            guard walk.beforeFirstWrite() else { return .unchanged } // the walk has failed
             if write() == 0 { return .changed }
             let e = errno
             if e == ENOENT { return .unchanged }
@@ -319,7 +327,7 @@ struct Worker {
                 return .failure(.failed(path(), "getxattr", errno: e))
             }
         }
-        guard walk.clearStampBeforeWriting() else { return .unchanged } // the walk has failed
+        guard walk.beforeFirstWrite() else { return .unchanged } // the walk has failed
         if write() == 0 { return .changed }
         let e = errno
         if e == ENOENT { return .unchanged }

@@ -121,3 +121,4 @@ func makeSocket(_ path: String) throws {
 
 let labelA = "system_u:object_r:container_file_t:s0:c1,c2"
 let labelB = "system_u:object_r:container_file_t:s0:c3,c4"
+let labelC = "system_u:object_r:container_file_t:s0:c5,c6"

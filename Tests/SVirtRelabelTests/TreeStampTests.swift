@@ -242,7 +242,7 @@ struct StampedRepeatTests {
         relabeler.lockDirectory = locks
         let treeFD = open(t.tree, O_RDONLY | O_DIRECTORY)
         defer { close(treeFD) }
-        var held = TreeLock.acquire(root: treeFD, directory: locks)
+        var held = TreeLock.forTree(treeFD, directory: locks)
         #expect(held != nil)
         try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
         let done = Flag()
@@ -261,15 +261,85 @@ struct StampedRepeatTests {
         #expect(t.stamp() != nil)
     }
 
-    @Test("without the lock (no lock directory) no stamp is trusted or written")
+    @Test("walks that write on one file system take turns: the first write waits for the device's write lock")
+    func writesTakeTurns() throws {
+        let t = try StampedTree()
+        let locks = t.scratch.dir("locks")
+        let other = t.scratch.dir("other")
+        t.scratch.file("other/f")
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = locks
+        let fd = open(other, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        var held = TreeLock.forWrites(on: fd, directory: locks)
+        #expect(held != nil)
+        let done = Flag()
+        let waiting = relabeler
+        let worker = Thread {
+            _ = try? waiting.relabel(other, to: labelB)
+            done.set()
+        }
+        worker.start()
+        usleep(300_000)
+        #expect(!done.isSet)
+        #expect(label(other) == nil) // its root, the first write, waits
+        held = nil
+        while !done.isSet { usleep(10_000) }
+        #expect(label(other) == labelB)
+        #expect(label(other + "/f") == labelB)
+        #expect(stamp(other) != nil)
+    }
+
+    @Test("a tree's own stamp goes when an outer walk relabels its root, so a later walk of it does not trust it")
+    func nestedStampRemovedByOuterWalk() throws {
+        let t = try StampedTree()
+        let inner = t.tree + "/b"
+        _ = try Relabeler(threads: 2).relabel(inner, to: labelB)
+        #expect(stamp(inner)?.hasSuffix(labelB) == true)
+        _ = try Relabeler(threads: 2).relabel(t.tree, to: labelC)
+        #expect(stamp(inner) == nil)
+        // Back to labelB, failing inside b after b itself got labelB again.
+        let stuck = t.tree + "/b/c/f0"
+        try run("/usr/bin/chattr", ["+i", stuck])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
+        #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 1).relabel(t.tree, to: labelB) }
+        #expect(label(inner) == labelB)
+        #expect(!Relabeler().isComplete(inner, label: labelB))
+        try run("/usr/bin/chattr", ["-i", stuck])
+        try t.ageDirectories()
+        _ = try Relabeler(threads: 2).relabel(inner, to: labelB)
+        for path in allPaths(inner) { #expect(label(path) == labelB, "\(path)") }
+    }
+
+    @Test("without the lock (no lock directory) a stamp is neither trusted nor left behind")
     func noLockNoStamp() throws {
         let t = try StampedTree()
         var relabeler = Relabeler(threads: 2)
         relabeler.lockDirectory = "/proc/svirt-no-such-dir"
-        try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
+        let file = t.tree + "/a/f0"
+        try t.setLabel(labelB, [file])
+        try t.ageDirectories()
         let report = try relabeler.relabel(t.tree, to: labelA)
+        #expect(label(file) == labelA)
         #expect(report.unread == 0)
         #expect(t.stamp() == nil)
+    }
+
+    @Test("lock files are removed when released, and a lock directory that is not ours alone is refused")
+    func lockFilesAndDirectory() throws {
+        let scratch = Scratch()
+        let locks = scratch.dir("locks")
+        var lock = TreeLock.acquire("x", directory: locks)
+        #expect(lock != nil)
+        #expect(FileManager.default.fileExists(atPath: locks + "/x"))
+        lock = nil
+        #expect(!FileManager.default.fileExists(atPath: locks + "/x"))
+        chmod(locks, 0o777)
+        #expect(TreeLock.acquire("x", directory: locks) == nil)
+        scratch.symlink("link", to: locks)
+        chmod(locks, 0o700)
+        #expect(TreeLock.acquire("x", directory: scratch.path + "/link") == nil)
+        #expect(TreeLock.acquire("x", directory: locks) != nil)
     }
 }
 
