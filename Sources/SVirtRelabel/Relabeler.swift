@@ -113,6 +113,10 @@ public struct Relabeler: Sendable {
     public var full = false
     /// Where TreeLock keeps its lock files (tests use their own).
     var lockDirectory = TreeLock.defaultDirectory
+    /// Tests: runs in the walk after each directory below the root has had
+    /// its label read (and written), before its entries: another process
+    /// acts at that moment.
+    var afterDirectoryLabel: (@Sendable (String) -> Void)?
 
     /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
     /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
@@ -143,61 +147,82 @@ public struct Relabeler: Sendable {
         }
         let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
-        let method = forcedMethod ?? XattrMethod.probe(directory: dirFD)
-        guard let method else {
-            close(dirFD)
+        defer { close(dirFD) }
+        guard let method = forcedMethod ?? XattrMethod.probe(directory: dirFD) else {
             // No getxattrat (Linux < 6.13) and no /proc to reach entries by
             // directory descriptor: there is no way to label without paths.
             throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
         }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
+        let entryChecks = Relabeler.needsEntryChecks(source)
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
-        let lock = Relabeler.keepsLocalTimes(dirFD) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
-        let start = Relabeler.now()
-        let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
-        let stampBytes = Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD))
-        let since = lock != nil && !full && rootLabeled
-            ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
-            : nil
-        let root = DirHandle(fd: dirFD, path: source.path,
-                             labelsEntries: since == nil || Walk.changes(dirFD, since: since, calls: calls).entries,
-                             verifiesSubtree: since == nil)
-        let walk = Walk(root: root, label: fileLabel, threadLimit: limit,
-                        entryChecks: Relabeler.needsEntryChecks(source),
-                        mayWriteBlind: !alwaysReadFirst && !rootLabeled && Relabeler.cheapRewrite(root),
-                        method: method, rootMount: source.mount, calls: calls,
-                        since: since, stampPresent: stampBytes != nil,
-                        lockDirectory: lock == nil ? nil : lockDirectory)
-        // The root first, now that the stamp marks completion: a walk of a
-        // tree inside a stamped one that stops half-way then shows on its
-        // root's label, and the outer tree's next walk reads it in full.
-        var report = RelabelReport()
-        switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, isRoot: true) {
-        case .unchanged: report.visited = 1
-        case .changed: report.visited = 1; report.changed = 1
-        case .stop(let warning): report.warnings.append(warning); return report
-        case .failure(let error): throw walk.failure ?? error
-        }
-        let below = try walk.run()
-        report.visited += below.visited
-        report.changed += below.changed
-        report.unread = below.unread
-        report.warnings += below.warnings
-        if walk.stoppedWithWarning { return report }
-        if lock == nil || walk.wroteUnlocked {
-            // A locked walk of this tree may have stamped it meanwhile,
-            // over labels this one went on writing.
-            if report.changed > 0 { _ = XattrAccess.remove(root.fd, name: TreeStamp.xattrName) }
+        let treeLock = Relabeler.keepsLocalTimes(dirFD) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
+        var stamps = treeLock != nil
+        var writeLock: TreeLock?
+        while true {
+            let start = Relabeler.now()
+            let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
+            let stampBytes = Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD))
+            let since = stamps && !full && rootLabeled
+                ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
+                : nil
+            // A walk that trusts no stamp is expected to write: it takes the
+            // write lock before reading anything. One that trusts a stamp
+            // reads without it, and starts over under it if it must write,
+            // as what it read may have changed while it did not hold it.
+            if stamps && since == nil && writeLock == nil {
+                writeLock = TreeLock.forWrites(directory: lockDirectory)
+                if writeLock == nil { stamps = false }
+            }
+            // A descriptor of its own per pass: a dup would share the
+            // directory offset that the previous pass read to the end.
+            let passFD = openat(dirFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard passFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
+            let root = DirHandle(fd: passFD, path: source.path,
+                                 labelsEntries: since == nil || Walk.changes(passFD, since: since, calls: calls).entries,
+                                 verifiesSubtree: since == nil)
+            let walk = Walk(root: root, label: fileLabel, threadLimit: limit, entryChecks: entryChecks,
+                            mayWriteBlind: !alwaysReadFirst && !rootLabeled && Relabeler.cheapRewrite(root),
+                            method: method, rootMount: source.mount, calls: calls,
+                            since: since, stampPresent: stampBytes != nil,
+                            startsOverToWrite: stamps && writeLock == nil,
+                            afterDirectoryLabel: afterDirectoryLabel)
+            // The root first, now that the stamp marks completion: a walk of
+            // a tree inside a stamped one that stops half-way then shows on
+            // its root's label, and the outer tree's next walk reads it in full.
+            var report = RelabelReport()
+            switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, isRoot: true) {
+            case .unchanged: report.visited = 1
+            case .changed: report.visited = 1; report.changed = 1
+            case .stop(let warning): report.warnings.append(warning); return report
+            case .failure(let error): throw walk.failure ?? error
+            }
+            let below = try walk.run()
+            if walk.mustStartOver {
+                writeLock = TreeLock.forWrites(directory: lockDirectory)
+                if writeLock == nil { stamps = false }
+                continue
+            }
+            report.visited += below.visited
+            report.changed += below.changed
+            report.unread = below.unread
+            report.warnings += below.warnings
+            if walk.stoppedWithWarning { return report }
+            if !stamps {
+                // A locked walk of this tree may have stamped it meanwhile,
+                // over labels this one went on writing.
+                if report.changed > 0 { _ = XattrAccess.remove(dirFD, name: TreeStamp.xattrName) }
+                return report
+            }
+            // Best effort: without a stamp (no trusted.* here, EPERM in a
+            // user namespace) the next relabel reads everything.
+            _ = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded.withUnsafeBytes {
+                XattrAccess.set(SyscallNumber.fsetxattr, Int(dirFD), $0, name: TreeStamp.xattrName)
+            }
+            withExtendedLifetime((treeLock, writeLock)) {} // both until the stamp is on
             return report
         }
-        // Best effort: without a stamp (no trusted.* here, EPERM in a user
-        // namespace) the next relabel reads everything.
-        _ = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded.withUnsafeBytes {
-            XattrAccess.set(SyscallNumber.fsetxattr, Int(root.fd), $0, name: TreeStamp.xattrName)
-        }
-        withExtendedLifetime((lock, walk)) {} // both locks until the stamp is on
-        return report
     }
 
     /// Local file systems, whose timestamps come from this host's clock:

@@ -11,14 +11,20 @@ import Musl
 ///
 /// - The tree lock (per root device and inode) is held from reading a
 ///   tree's stamp to writing it: two walks of one tree take turns.
-/// - The write lock (per device) is taken by a walk before its first
-///   write and held to its end: walks that write on one file system take
-///   turns, so a walk of a tree nested in another one's cannot interleave
-///   its labels with the outer walk's under the outer stamp. Walks that
-///   only read (most repeats) do not take it.
+/// - The write lock (one per host) is held by every walk that writes, from
+///   before its first read to its end: walks that write take turns, so a
+///   walk of a tree nested in another one's cannot interleave its labels
+///   with the outer walk's under the outer stamp. A walk that trusts a
+///   stamp reads without it and, if it finds something to write, starts
+///   over under it. One lock, not one per device: a btrfs subvolume has a
+///   device of its own inside the same walk. Waiting has no timeout: a
+///   walk stuck on its disk holds up every walk that needs to write.
 ///
-/// Lock files are removed on release; a waiter that then holds a removed
-/// file's lock notices (the name no longer leads to its file) and retries.
+/// Lock files are removed on release, by the holder only; a waiter that
+/// then holds a removed file's lock notices (the name no longer leads to
+/// its file) and retries. A file whose flock failed is left for the next
+/// holder to remove: unlinking a file someone else may hold would let two
+/// processes hold the lock at once.
 final class TreeLock {
     static let defaultDirectory = "/run/svirt-hook/relabel"
 
@@ -41,10 +47,9 @@ final class TreeLock {
         return acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory)
     }
 
-    static func forWrites(on root: Int32, directory: String) -> TreeLock? {
-        var st = stat()
-        guard fstat(root, &st) == 0 else { return nil }
-        return acquire("dev-\(UInt64(st.st_dev))", directory: directory)
+    /// The host's one write lock (see the type's comment).
+    static func forWrites(directory: String) -> TreeLock? {
+        acquire("writes", directory: directory)
     }
 
     /// Waits for the lock `name`. nil when the lock directory is unusable

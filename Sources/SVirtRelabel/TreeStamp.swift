@@ -21,8 +21,8 @@
 ///   next one reads everything), and a stopped walk of a tree inside a
 ///   stamped tree shows on its root's label to the outer tree's walks. A
 ///   directory whose label a walk rewrites loses its own stamp, if it is
-///   the root of another tree. Walks that write take turns per file
-///   system, so nested trees' walks cannot interleave (TreeLock).
+///   the root of another tree. Walks that write take turns (TreeLock), so
+///   nested trees' walks cannot interleave.
 ///
 /// What it does not see: label changes by other tools that leave the
 /// directory labels alone: a hand-made label on an existing file (chcon

@@ -61,17 +61,16 @@ final class Walk: @unchecked Sendable {
     /// From a trusted TreeStamp: directories whose mtime is older have
     /// their files trusted. nil: every entry is read.
     let since: TreeStamp.Timestamp?
-    /// Set once the walk is ready to write: the write lock taken (see
-    /// TreeLock) and the root's stamp gone, so an interrupted walk leaves
-    /// no stamp.
+    /// Set once the walk is ready to write: the root's stamp is gone, so an
+    /// interrupted walk leaves none.
     private let readyToWrite = Atomic<Bool>(false)
     private let stampPresent: Bool
-    /// Where TreeLock's write lock is taken; nil: stamps are not used.
-    private let lockDirectory: String?
-    private var writeLock: TreeLock?
-    /// Labels were or may be written without the write lock (it could not
-    /// be taken): the walk must not leave a stamp.
-    private(set) var wroteUnlocked = false
+    /// The walk reads without TreeLock's write lock: instead of its first
+    /// write it stops, for the caller to start over under the lock.
+    private let startsOverToWrite: Bool
+    private(set) var mustStartOver = false
+    /// See Relabeler.afterDirectoryLabel.
+    let afterDirectoryLabel: (@Sendable (String) -> Void)?
     let stopped = Atomic<Bool>(false)
     /// Threads waiting for work, and whether another may still be started:
     /// a reader hands batches of entries off only when someone can take them.
@@ -93,11 +92,13 @@ final class Walk: @unchecked Sendable {
 
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
-         since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false, lockDirectory: String? = nil) {
+         since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false,
+         startsOverToWrite: Bool = false, afterDirectoryLabel: (@Sendable (String) -> Void)? = nil) {
         self.mayWriteBlind = mayWriteBlind
         self.since = since
         self.stampPresent = stampPresent
-        self.lockDirectory = lockDirectory
+        self.startsOverToWrite = startsOverToWrite
+        self.afterDirectoryLabel = afterDirectoryLabel
         self.calls = calls
         self.rootMount = rootMount ?? {
             let (_, st) = calls.statEntry(root.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
@@ -175,20 +176,24 @@ final class Walk: @unchecked Sendable {
         return (st.mtime >= since, st.ctime >= since)
     }
 
-    /// Called before any label is written: takes the write lock and
-    /// removes the root's stamp, once (the other threads wait meanwhile).
-    /// False when the stamp cannot be removed: the walk has then failed, or
-    /// stopped with a warning on a read-only file system (where no label
-    /// could be written either).
+    /// Called before any label is written: removes the root's stamp, once.
+    /// False when nothing may be written: the walk must start over under
+    /// the write lock, or the stamp cannot be removed (the walk has then
+    /// failed, or stopped with a warning on a read-only file system, where
+    /// no label could be written either).
     func beforeFirstWrite() -> Bool {
         if readyToWrite.load(ordering: .acquiring) { return true }
         lock()
+        if startsOverToWrite {
+            mustStartOver = true
+            stack.removeAll()
+            stopped.store(true, ordering: .relaxed)
+            pthread_cond_broadcast(cond)
+            unlock()
+            return false
+        }
         var e: Int32 = 0
         if !readyToWrite.load(ordering: .relaxed) {
-            if let lockDirectory, writeLock == nil {
-                writeLock = TreeLock.forWrites(on: root.fd, directory: lockDirectory)
-            }
-            if writeLock == nil { wroteUnlocked = true }
             if !stampPresent || XattrAccess.remove(root.fd, name: TreeStamp.xattrName) == 0
                 || errno == ENODATA || errno == EOPNOTSUPP {
                 readyToWrite.store(true, ordering: .releasing)
@@ -216,7 +221,7 @@ final class Walk: @unchecked Sendable {
     func push(_ task: WalkTask) {
         lock()
         stack.append(task)
-        if threads.count + 1 < threadLimit && failure == nil && !stoppedWithWarning {
+        if threads.count + 1 < threadLimit && !ending {
             var thread = pthread_t()
             let context = Unmanaged.passRetained(self).toOpaque()
             if pthread_create(&thread, nil, walkThreadMain, context) == 0 {
@@ -233,18 +238,21 @@ final class Walk: @unchecked Sendable {
     private func next() -> WalkTask? {
         lock()
         defer { unlock() }
-        while stack.isEmpty && active > 0 && failure == nil && !stoppedWithWarning {
+        while stack.isEmpty && active > 0 && !ending {
             idle.add(1, ordering: .relaxed)
             pthread_cond_wait(cond, mutex)
             idle.subtract(1, ordering: .relaxed)
         }
-        if failure != nil || stoppedWithWarning || stack.isEmpty {
+        if ending || stack.isEmpty {
             pthread_cond_broadcast(cond)
             return nil
         }
         active += 1
         return stack.removeLast()
     }
+
+    /// Guarded by `mutex`: no more tasks are to be taken.
+    private var ending: Bool { failure != nil || stoppedWithWarning || mustStartOver }
 
     private func finish() {
         lock()

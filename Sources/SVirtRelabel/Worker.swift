@@ -88,6 +88,7 @@ struct Worker {
         }
         let dir = DirHandle(fd: fd, path: task.path, labelsEntries: entries, verifiesSubtree: subtree)
         record(outcome, dir.path)
+        walk.afterDirectoryLabel?(dir.path)
         readDirectory(dir)
     }
 

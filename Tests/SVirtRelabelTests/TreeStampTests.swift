@@ -261,7 +261,7 @@ struct StampedRepeatTests {
         #expect(t.stamp() != nil)
     }
 
-    @Test("walks that write on one file system take turns: the first write waits for the device's write lock")
+    @Test("a walk that trusts no stamp (a first pass) takes the write lock before reading: it waits while another holds it")
     func writesTakeTurns() throws {
         let t = try StampedTree()
         let locks = t.scratch.dir("locks")
@@ -271,7 +271,7 @@ struct StampedRepeatTests {
         relabeler.lockDirectory = locks
         let fd = open(other, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        var held = TreeLock.forWrites(on: fd, directory: locks)
+        var held = TreeLock.forWrites(directory: locks)
         #expect(held != nil)
         let done = Flag()
         let waiting = relabeler
@@ -282,7 +282,7 @@ struct StampedRepeatTests {
         worker.start()
         usleep(300_000)
         #expect(!done.isSet)
-        #expect(label(other) == nil) // its root, the first write, waits
+        #expect(label(other) == nil) // nothing written while it waits
         held = nil
         while !done.isSet { usleep(10_000) }
         #expect(label(other) == labelB)
@@ -323,6 +323,122 @@ struct StampedRepeatTests {
         #expect(label(file) == labelA)
         #expect(report.unread == 0)
         #expect(t.stamp() == nil)
+    }
+
+    @Test("a repeat that only reads does not wait for the write lock")
+    func readOnlyRepeatDoesNotWait() throws {
+        let t = try StampedTree()
+        let locks = t.scratch.dir("locks")
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = locks
+        _ = try relabeler.relabel(t.tree, to: labelA) // stamp written under these locks
+        try t.ageDirectories()
+        let held = TreeLock.forWrites(directory: locks)
+        #expect(held != nil)
+        let report = try relabeler.relabel(t.tree, to: labelA)
+        #expect(report.unread == 14)
+        withExtendedLifetime(held) {}
+    }
+
+    @Test("a repeat that finds something to write starts over under the write lock, waiting for it")
+    func repeatThatWritesStartsOver() throws {
+        let t = try StampedTree()
+        let locks = t.scratch.dir("locks")
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = locks
+        t.scratch.file("tree/b/new") // b changed: its files are read
+        let file = t.tree + "/b/f1"
+        try t.setLabel(labelB, [file])
+        var held = TreeLock.forWrites(directory: locks)
+        let done = Flag()
+        let (tree, waiting) = (t.tree, relabeler)
+        let worker = Thread {
+            _ = try? waiting.relabel(tree, to: labelA)
+            done.set()
+        }
+        worker.start()
+        usleep(300_000)
+        #expect(!done.isSet)
+        #expect(label(file) == labelB)
+        #expect(t.stamp() != nil) // not removed: nothing is written before the lock
+        held = nil
+        while !done.isSet { usleep(10_000) }
+        #expect(label(file) == labelA)
+        #expect(t.stamp() != nil)
+    }
+
+    @Test("nested trees: while a walk of the inner tree is under way, the outer tree's repeat cannot relabel it under its stamp")
+    func nestedWalksDoNotInterleave() throws {
+        let t = try StampedTree()
+        let locks = t.scratch.dir("locks")
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = locks
+        let inner = t.tree + "/b"
+        _ = try relabeler.relabel(t.tree, to: labelA)
+        _ = try relabeler.relabel(inner, to: labelB)
+        try t.ageDirectories()
+        // The inner walk reads everything (--full), holding the write lock;
+        // when it reaches b/c the outer repeat starts, and must wait.
+        let outerDone = Flag()
+        let outerBlocked = Flag()
+        var innerRelabeler = relabeler
+        innerRelabeler.full = true
+        let (tree, outer) = (t.tree, relabeler)
+        innerRelabeler.afterDirectoryLabel = { path in
+            guard path.hasSuffix("/b/c") else { return }
+            Thread {
+                _ = try? outer.relabel(tree, to: labelA)
+                outerDone.set()
+            }.start()
+            usleep(300_000)
+            if !outerDone.isSet { outerBlocked.set() }
+        }
+        _ = try innerRelabeler.relabel(inner, to: labelB)
+        #expect(outerBlocked.isSet)
+        while !outerDone.isSet { usleep(10_000) }
+        // The outer walk ran after the inner one and relabeled all of b.
+        var full = relabeler
+        full.full = true
+        #expect(try full.relabel(t.tree, to: labelA).changed == 0)
+        for path in allPaths(t.tree) { #expect(label(path) == labelA, "\(path)") }
+    }
+
+    @Test("a walk without locks that wrote removes a stamp written meanwhile by another walk")
+    func unlockedWalkRemovesStampWrittenMeanwhile() throws {
+        let t = try StampedTree()
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = "/proc/svirt-no-such-dir"
+        let tree = t.tree
+        relabeler.afterDirectoryLabel = { path in
+            guard path.hasSuffix("/b") else { return }
+            _ = try? run("/usr/bin/setfattr", ["-n", TreeStamp.xattrName, "-v", "1 0.000000000 \(labelB)", tree])
+        }
+        _ = try relabeler.relabel(t.tree, to: labelB)
+        #expect(t.stamp() == nil)
+    }
+
+    @Test("TreeLock excludes: 16 threads contending for one lock never hold it at once, and leave no file")
+    func lockChurn() throws {
+        let scratch = Scratch()
+        let locks = scratch.dir("locks")
+        let inside = Mutex(0)
+        let overlaps = Mutex(0)
+        let finished = Mutex(0)
+        for _ in 0..<16 {
+            Thread {
+                for _ in 0..<100 {
+                    guard let lock = TreeLock.acquire("churn", directory: locks) else { continue }
+                    if inside.withLock({ $0 += 1; return $0 }) > 1 { overlaps.withLock { $0 += 1 } }
+                    usleep(50)
+                    inside.withLock { $0 -= 1 }
+                    withExtendedLifetime(lock) {}
+                }
+                finished.withLock { $0 += 1 }
+            }.start()
+        }
+        while finished.withLock({ $0 }) < 16 { usleep(10_000) }
+        #expect(overlaps.withLock { $0 } == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: locks).isEmpty)
     }
 
     @Test("lock files are removed when released, and a lock directory that is not ours alone is refused")
