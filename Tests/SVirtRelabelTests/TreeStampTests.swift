@@ -333,11 +333,23 @@ struct StampedRepeatTests {
         relabeler.lockDirectory = locks
         _ = try relabeler.relabel(t.tree, to: labelA) // stamp written under these locks
         try t.ageDirectories()
-        let held = TreeLock.forWrites(directory: locks)
+        var held = TreeLock.forWrites(directory: locks)
         #expect(held != nil)
-        let report = try relabeler.relabel(t.tree, to: labelA)
-        #expect(report.unread == 14)
-        withExtendedLifetime(held) {}
+        // Released only after the relabel finished, or after a minute if
+        // it waits for the lock: then it finishes after the release.
+        let done = Flag()
+        let released = Flag()
+        let finishedWhileHeld = Flag()
+        let (tree, reader) = (t.tree, relabeler)
+        Thread {
+            if (try? reader.relabel(tree, to: labelA))?.unread == 14 && !released.isSet { finishedWhileHeld.set() }
+            done.set()
+        }.start()
+        for _ in 0..<6000 where !done.isSet { usleep(10_000) }
+        released.set()
+        held = nil
+        while !done.isSet { usleep(10_000) }
+        #expect(finishedWhileHeld.isSet)
     }
 
     @Test("a repeat that finds something to write starts over under the write lock, waiting for it")
