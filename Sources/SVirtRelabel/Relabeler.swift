@@ -157,7 +157,8 @@ public struct Relabeler: Sendable {
         let entryChecks = Relabeler.needsEntryChecks(source)
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
-        let treeLock = Relabeler.keepsLocalTimes(dirFD) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
+        let fileSystem = Linux.fileSystemType(dirFD)
+        let treeLock = Relabeler.keepsLocalTimes(fileSystem) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
         var stamps = treeLock != nil
         var writeLock: TreeLock?
         while true {
@@ -183,7 +184,8 @@ public struct Relabeler: Sendable {
                                  labelsEntries: since == nil || Walk.changes(passFD, since: since, calls: calls).entries,
                                  verifiesSubtree: since == nil)
             let walk = Walk(root: root, label: fileLabel, threadLimit: limit, entryChecks: entryChecks,
-                            mayWriteBlind: !alwaysReadFirst && !rootLabeled && Relabeler.cheapRewrite(root),
+                            mayWriteBlind: !alwaysReadFirst && !rootLabeled
+                                && fileSystem.map(WritePolicy.cheapRewrite(fileSystemType:)) == true,
                             method: method, rootMount: source.mount, calls: calls,
                             since: since, stampPresent: stampBytes != nil,
                             startsOverToWrite: stamps && writeLock == nil,
@@ -228,8 +230,8 @@ public struct Relabeler: Sendable {
     /// Local file systems, whose timestamps come from this host's clock:
     /// on NFS or FUSE a server's clock stamps directories, and a skew
     /// beyond the stamp's slack would hide changes.
-    static func keepsLocalTimes(_ fd: Int32) -> Bool {
-        guard let type = Linux.fileSystemType(fd) else { return false }
+    static func keepsLocalTimes(_ fileSystemType: Int?) -> Bool {
+        guard let type = fileSystemType else { return false }
         return WritePolicy.cheapRewrite(fileSystemType: type)
             || UInt32(truncatingIfNeeded: type) == 0x794C_7630 // overlayfs
     }
@@ -273,13 +275,6 @@ public struct Relabeler: Sendable {
                   let stamp = TreeStamp.decode(bytes) else { return false }
             return stamp.trusted(for: fileLabel, now: Relabeler.now())
         }
-    }
-
-    /// Where rewriting an equal label is harmless (see WritePolicy); the
-    /// caller adds "and the root lacks the label" (not finished before).
-    static func cheapRewrite(_ root: DirHandle) -> Bool {
-        guard let type = Linux.fileSystemType(root.fd) else { return false }
-        return WritePolicy.cheapRewrite(fileSystemType: type)
     }
 
     static func defaultThreads() -> Int {

@@ -142,12 +142,10 @@ struct Worker {
                 return
             }
             let records = UnsafeRawBufferPointer(rebasing: dents[0..<n])
-            if !dir.labelsEntries {
-                findSubdirectories(dir, records)
-            } else if walk.wantsWork {
+            if dir.labelsEntries && walk.wantsWork {
                 walk.push(.entries(dir, Array(records)))
             } else {
-                labelRecords(dir, records, &policy)
+                takeRecords(dir, records, labeling: dir.labelsEntries, &policy)
             }
         }
     }
@@ -155,62 +153,36 @@ struct Worker {
     /// A batch handed over by the thread that read it.
     mutating func labelRecords(_ dir: DirHandle, _ records: [UInt8]) {
         var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
-        records.withUnsafeBytes { labelRecords(dir, $0, &policy) }
+        records.withUnsafeBytes { takeRecords(dir, $0, labeling: true, &policy) }
     }
 
-    /// Labels the entries of getdents64 records (`struct linux_dirent64 {
-    /// u64 ino; s64 off; u16 reclen; u8 type; char name[]; }`).
-    private mutating func labelRecords(_ dir: DirHandle, _ records: UnsafeRawBufferPointer, _ policy: inout WritePolicy) {
+    /// Goes through getdents64 records (`struct linux_dirent64 { u64 ino;
+    /// s64 off; u16 reclen; u8 type; char name[]; }`): subdirectories
+    /// become tasks; the rest are labeled, or in an unchanged directory
+    /// (`labeling` false) trusted and counted.
+    private mutating func takeRecords(_ dir: DirHandle, _ records: UnsafeRawBufferPointer, labeling: Bool,
+                                      _ policy: inout WritePolicy) {
         let base = records.baseAddress!
         var offset = 0
         while offset < records.count {
             if walk.stopped.load(ordering: .relaxed) { return }
             let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
-            let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
+            let type = Int32(base.load(fromByteOffset: offset + 18, as: UInt8.self))
             let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
             offset += reclen
             if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
-            switch Int32(type) {
-            case Int32(DT_DIR):
-                walk.push(DirTask(parent: dir, name: copyName(name)))
-            case Int32(DT_UNKNOWN):
+            var isDirectory = type == Int32(DT_DIR)
+            if type == Int32(DT_UNKNOWN) {
                 // File systems without d_type: ask. An unknown type is
                 // opened as a directory, which labels anything else (ENOTDIR).
                 let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
-                if e == ENOENT { continue }
-                if e != 0 || st.isDirectory {
-                    walk.push(DirTask(parent: dir, name: copyName(name)))
-                } else {
-                    record(labelEntry(dir, name, &policy), dir, name)
-                }
-            default:
-                record(labelEntry(dir, name, &policy), dir, name)
-            }
-        }
-    }
-
-    /// An unchanged directory's entries: subdirectories become tasks, the
-    /// rest are trusted.
-    private mutating func findSubdirectories(_ dir: DirHandle, _ records: UnsafeRawBufferPointer) {
-        let base = records.baseAddress!
-        var offset = 0
-        while offset < records.count {
-            if walk.stopped.load(ordering: .relaxed) { return }
-            let reclen = Int(base.load(fromByteOffset: offset + 16, as: UInt16.self))
-            let type = base.load(fromByteOffset: offset + 18, as: UInt8.self)
-            let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
-            offset += reclen
-            if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
-            var isDirectory = Int32(type) == Int32(DT_DIR)
-            if Int32(type) == Int32(DT_UNKNOWN) {
-                let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
                 if e == ENOENT { continue } // vanished
-                // Unknown type: open it as a directory, which fails with
-                // ENOTDIR for anything else and then labels it.
                 isDirectory = e != 0 || st.isDirectory
             }
             if isDirectory {
                 walk.push(DirTask(parent: dir, name: copyName(name)))
+            } else if labeling {
+                record(labelEntry(dir, name, &policy), dir, name)
             } else {
                 unread += 1
             }
