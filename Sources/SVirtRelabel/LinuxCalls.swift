@@ -28,12 +28,12 @@ enum SyscallNumber {
     #if arch(x86_64)
     static let setxattr = 188, lsetxattr = 189, fsetxattr = 190
     static let getxattr = 191, lgetxattr = 192, fgetxattr = 193
-    static let fremovexattr = 199
+    static let lremovexattr = 198, fremovexattr = 199
     static let getdents64 = 217, statx = 332, fstatfs = 138
     #elseif arch(arm64)
     static let setxattr = 5, lsetxattr = 6, fsetxattr = 7
     static let getxattr = 8, lgetxattr = 9, fgetxattr = 10
-    static let fremovexattr = 16
+    static let lremovexattr = 15, fremovexattr = 16
     static let getdents64 = 61, statx = 291, fstatfs = 44
     #else
     #error("add this architecture's system call numbers")

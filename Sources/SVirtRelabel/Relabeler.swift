@@ -83,13 +83,14 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   directories whose entries changed since (mtime), and everything below
 ///   a directory whose own label was wrong or that may have been moved in:
 ///   a repeat costs a few system calls per directory instead of one per
-///   entry. Relabels of one tree by svirt processes take turns (TreeLock).
+///   entry.
 /// - Parallel: subdirectories and batches of a large directory's entries go
 ///   to up to `threads` threads, started only when there is work for them.
-/// - The stamp is removed before the first write and written back only
-///   after everything succeeded, so a relabel interrupted or failed
-///   half-way is redone in full next time. The root is labeled first, so
-///   such a relabel of a tree inside a stamped tree shows there too.
+/// - Stamps covering a write (the written directory's, those up to the
+///   root's and above it on its mount) are removed before it, and the
+///   root's is written back only after everything succeeded, so a relabel
+///   interrupted or failed half-way is redone in full next time. Writers
+///   take turns (TreeLock).
 /// - ENOENT on an entry is not an error (it vanished mid-walk). EOPNOTSUPP
 ///   (the file system cannot hold labels, e.g. NFS without labeled NFS) and
 ///   EROFS stop the walk with a warning and count as success, as CRI-O and
@@ -143,7 +144,7 @@ public struct Relabeler: Sendable {
         defer { close(source.fd) }
         let fileLabel = FileLabel(label)
         if !source.isDirectory {
-            return try Relabeler.labelSingle(source, fileLabel)
+            return try labelSingle(source, fileLabel)
         }
         let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
@@ -155,6 +156,7 @@ public struct Relabeler: Sendable {
         }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
         let entryChecks = Relabeler.needsEntryChecks(source)
+        let ancestors = Relabeler.ancestorsOnMount(source)
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
         let fileSystem = Linux.fileSystemType(dirFD)
@@ -169,12 +171,13 @@ public struct Relabeler: Sendable {
                 ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
                 : nil
             // A walk that trusts no stamp is expected to write: it takes the
-            // write lock before reading anything. One that trusts a stamp
-            // reads without it, and starts over under it if it must write,
-            // as what it read may have changed while it did not hold it.
+            // write lock, then reads everything anew. One that trusts a
+            // stamp reads without it, and starts over under it if it must
+            // write, as what it read may have changed while it did not hold it.
             if stamps && since == nil && writeLock == nil {
                 writeLock = TreeLock.forWrites(directory: lockDirectory)
                 if writeLock == nil { stamps = false }
+                continue
             }
             // A descriptor of its own per pass: a dup would share the
             // directory offset that the previous pass read to the end.
@@ -188,13 +191,12 @@ public struct Relabeler: Sendable {
                                 && fileSystem.map(WritePolicy.cheapRewrite(fileSystemType:)) == true,
                             method: method, rootMount: source.mount, calls: calls,
                             since: since, stampPresent: stampBytes != nil,
-                            startsOverToWrite: stamps && writeLock == nil,
+                            startsOverToWrite: stamps && writeLock == nil, ancestors: ancestors,
                             afterDirectoryLabel: afterDirectoryLabel)
-            // The root first, now that the stamp marks completion: a walk of
-            // a tree inside a stamped one that stops half-way then shows on
-            // its root's label, and the outer tree's next walk reads it in full.
+            // The root first: a walk of a tree inside a stamped one shows on
+            // its root's label even to relabelers that keep no stamps.
             var report = RelabelReport()
-            switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, isRoot: true) {
+            switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, parent: nil) {
             case .unchanged: report.visited = 1
             case .changed: report.visited = 1; report.changed = 1
             case .stop(let warning): report.warnings.append(warning); return report
@@ -211,20 +213,58 @@ public struct Relabeler: Sendable {
             report.unread = below.unread
             report.warnings += below.warnings
             if walk.stoppedWithWarning { return report }
+            let stamp = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded
             if !stamps {
                 // A locked walk of this tree may have stamped it meanwhile,
                 // over labels this one went on writing.
                 if report.changed > 0 { _ = XattrAccess.remove(dirFD, name: TreeStamp.xattrName) }
-                return report
-            }
-            // Best effort: without a stamp (no trusted.* here, EPERM in a
-            // user namespace) the next relabel reads everything.
-            _ = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded.withUnsafeBytes {
-                XattrAccess.set(SyscallNumber.fsetxattr, Int(dirFD), $0, name: TreeStamp.xattrName)
+            } else if writeLock != nil {
+                Relabeler.writeStamp(stamp, dirFD) // read and written under the write lock
+            } else {
+                // Read only, without the write lock: a writer may have
+                // removed the stamp meanwhile (its labels are not what this
+                // walk saw). Renewed only if still the one read, checked and
+                // written under the write lock, which is not waited for: the
+                // old stamp stays right, only older.
+                if let lock = TreeLock.forWrites(directory: lockDirectory, wait: false) {
+                    if Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD)) == stampBytes {
+                        Relabeler.writeStamp(stamp, dirFD)
+                    }
+                    withExtendedLifetime(lock) {}
+                }
             }
             withExtendedLifetime((treeLock, writeLock)) {} // both until the stamp is on
             return report
         }
+    }
+
+    /// Best effort: without a stamp (no trusted.* here, EPERM in a user
+    /// namespace) the next relabel reads everything.
+    static func writeStamp(_ stamp: [UInt8], _ fd: Int32) {
+        _ = stamp.withUnsafeBytes {
+            XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName)
+        }
+    }
+
+    /// The directories above `source` on its mount, nearest first: their
+    /// stamps cover it. Judged by mount ID (else device), without
+    /// following symlinks or triggering automounts.
+    static func ancestorsOnMount(_ source: ResolvedSource) -> [String] {
+        var result: [String] = []
+        var path = source.path
+        while path != "/", let slash = path.lastIndex(of: "/") {
+            path = slash == path.startIndex ? "/" : String(path[..<slash])
+            let (e, st) = Linux.statx(AT_FDCWD, path,
+                                      flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
+                                      mask: LinuxFlag.statxMountID)
+            guard e == 0 else { break }
+            let sameMount = st.mask & LinuxFlag.statxMountID != 0 && source.mount.mountID != nil
+                ? st.mountID == source.mount.mountID
+                : st.devMajor == source.mount.devMajor && st.devMinor == source.mount.devMinor
+            guard sameMount else { break }
+            result.append(path)
+        }
+        return result
     }
 
     /// Local file systems, whose timestamps come from this host's clock:
@@ -302,7 +342,7 @@ public struct Relabeler: Sendable {
     /// mount): labeled through its O_PATH fd's proc link, which setxattr
     /// follows to the inode we opened, never further (verified for every
     /// file type, symlinks included).
-    static func labelSingle(_ source: ResolvedSource, _ label: FileLabel) throws(RelabelError) -> RelabelReport {
+    func labelSingle(_ source: ResolvedSource, _ label: FileLabel) throws(RelabelError) -> RelabelReport {
         let link = "/proc/self/fd/\(source.fd)"
         var buffer = [UInt8](repeating: 0, count: 1024)
         let n = link.withCString { path in
@@ -316,9 +356,17 @@ public struct Relabeler: Sendable {
             if let warning = Walk.tolerated(readError, source.path) { return RelabelReport(visited: 1, warnings: [warning]) }
             throw .failed(source.path, "getxattr", errno: readError)
         }
+        // A write like any walk's: under the write lock, after the stamps
+        // of the directories above it on its mount are gone.
+        let lock = Relabeler.keepsLocalTimes(Linux.fileSystemType(source.fd))
+            ? TreeLock.forWrites(directory: lockDirectory) : nil
+        for ancestor in Relabeler.ancestorsOnMount(source) {
+            _ = ancestor.withCString { XattrAccess.remove(path: $0, name: TreeStamp.xattrName) }
+        }
         let r = link.withCString { path in
             label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.setxattr, Int(bitPattern: path), $0) }
         }
+        withExtendedLifetime(lock) {}
         if r < 0 {
             let e = errno
             if let warning = Walk.tolerated(e, source.path) { return RelabelReport(visited: 1, warnings: [warning]) }

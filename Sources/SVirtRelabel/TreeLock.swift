@@ -12,13 +12,16 @@ import Musl
 /// - The tree lock (per root device and inode) is held from reading a
 ///   tree's stamp to writing it: two walks of one tree take turns.
 /// - The write lock (one per host) is held by every walk that writes, from
-///   before its first read to its end: walks that write take turns, so a
-///   walk of a tree nested in another one's cannot interleave its labels
-///   with the outer walk's under the outer stamp. A walk that trusts a
-///   stamp reads without it and, if it finds something to write, starts
-///   over under it. One lock, not one per device: a btrfs subvolume has a
-///   device of its own inside the same walk. Waiting has no timeout: a
-///   walk stuck on its disk holds up every walk that needs to write.
+///   before its first read to its end, and by a file volume's relabel:
+///   writers take turns, so a walk of a tree nested in another one's
+///   cannot interleave its labels with the outer walk's under the outer
+///   stamp. A walk that trusts a stamp reads without it and, if it finds
+///   something to write, starts over under it; if it writes nothing, it
+///   renews its stamp only under the lock, taken if free, and only if the
+///   stamp is still the one it read. One lock, not one per device: a
+///   btrfs subvolume has a device of its own inside the same walk. Waiting
+///   has no timeout: a walk stuck on its disk holds up every walk that
+///   needs to write.
 ///
 /// Lock files are removed on release, by the holder only; a waiter that
 /// then holds a removed file's lock notices (the name no longer leads to
@@ -47,22 +50,24 @@ final class TreeLock {
         return acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory)
     }
 
-    /// The host's one write lock (see the type's comment).
-    static func forWrites(directory: String) -> TreeLock? {
-        acquire("writes", directory: directory)
+    /// The host's one write lock (see the type's comment); without
+    /// `wait`, nil when another process holds it.
+    static func forWrites(directory: String, wait: Bool = true) -> TreeLock? {
+        acquire("writes", directory: directory, wait: wait)
     }
 
-    /// Waits for the lock `name`. nil when the lock directory is unusable
-    /// (cannot be made, a symlink, not ours alone) or the file cannot be
-    /// opened: the caller then trusts and writes no stamp.
-    static func acquire(_ name: String, directory: String) -> TreeLock? {
+    /// Waits for the lock `name` (or, without `wait`, takes it only if it
+    /// is free). nil when the lock directory is unusable (cannot be made,
+    /// a symlink, not ours alone), the file cannot be opened, or it is
+    /// held and `wait` is false: the caller then trusts and writes no stamp.
+    static func acquire(_ name: String, directory: String, wait: Bool = true) -> TreeLock? {
         guard let dir = openPrivateDirectory(directory) else { return nil }
         defer { close(dir) }
         let path = directory + "/" + name
         while true {
             let fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return nil }
-            while flock(fd, LOCK_EX) != 0 {
+            while flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
                 if errno != EINTR {
                     close(fd)
                     return nil

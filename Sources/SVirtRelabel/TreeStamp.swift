@@ -16,20 +16,23 @@
 /// - A directory whose own label is wrong is read in full, everything
 ///   below it included: a finished recursive relabel by another tool
 ///   (chcon -R, restorecon -R, go-selinux) changed it too.
-/// - Our own walks label their root first and remove its stamp before
-///   that, so a walk that fails or is killed half-way leaves no stamp (the
-///   next one reads everything), and a stopped walk of a tree inside a
-///   stamped tree shows on its root's label to the outer tree's walks. A
-///   directory whose label a walk rewrites loses its own stamp, if it is
-///   the root of another tree. Walks that write take turns (TreeLock), so
-///   nested trees' walks cannot interleave.
+/// - Our own writes never fall under a stamp: before a label is written
+///   in a directory, the stamps of that directory, of every directory up
+///   to the walk's root and of the directories above the root on its
+///   mount are removed (Walk.beforeWrite; a file volume's relabel too). A
+///   walk that fails or is killed half-way so leaves none where it wrote,
+///   and the next relabel there reads everything. Writers take turns and
+///   read under the write lock; a read-only repeat renews its stamp only
+///   if nobody removed it meanwhile (TreeLock).
 ///
 /// What it does not see: label changes by other tools that leave the
 /// directory labels alone: a hand-made label on an existing file (chcon
 /// without -R, setfattr) in an unchanged directory, or a chcon -R stopped
 /// before it reached the directories (it labels them after their
-/// contents, or a relabel of another tree holding hard links to files of
-/// this one); nor mtimes set back on purpose, or a clock set back. Each
+/// contents); a relabel of another tree holding hard links to files of
+/// this one; a relabel that could not take its locks (lock directory
+/// unusable) racing one that could; nor mtimes set back on purpose, or a
+/// clock set back. Each
 /// can only take access away from the container, never give it more than
 /// the relabel would. `--full-relabel`, or removing the stamp, reads
 /// everything.

@@ -11,15 +11,21 @@ import Synchronization
 final class DirHandle: Sendable {
     let fd: Int32
     let path: String
+    /// The directory it was opened in, nil for the root: kept for clearing
+    /// stamps up the chain (Walk.beforeWrite).
+    let parent: DirHandle?
+    /// Its stamp and those of all directories up to the root are gone.
+    let stampsCleared = Atomic<Bool>(false)
     /// Whether the labels of its non-directory entries are read (see
     /// TreeStamp); subdirectories are always opened and their labels read.
     let labelsEntries: Bool
     /// Whether everything below it is read, whatever the mtimes say: the
     /// walk is not trusting a stamp, or this directory's label was wrong.
     let verifiesSubtree: Bool
-    init(fd: Int32, path: String, labelsEntries: Bool = true, verifiesSubtree: Bool = true) {
+    init(fd: Int32, path: String, parent: DirHandle? = nil, labelsEntries: Bool = true, verifiesSubtree: Bool = true) {
         self.fd = fd
         self.path = path
+        self.parent = parent
         self.labelsEntries = labelsEntries
         self.verifiesSubtree = verifiesSubtree
     }
@@ -69,6 +75,9 @@ final class Walk: @unchecked Sendable {
     /// write it stops, for the caller to start over under the lock.
     private let startsOverToWrite: Bool
     private(set) var mustStartOver = false
+    /// Directories above the root on its mount, whose stamps go before the
+    /// first write (see beforeFirstWrite).
+    private let ancestors: [String]
     /// See Relabeler.afterDirectoryLabel.
     let afterDirectoryLabel: (@Sendable (String) -> Void)?
     let stopped = Atomic<Bool>(false)
@@ -93,11 +102,13 @@ final class Walk: @unchecked Sendable {
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
          since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false,
-         startsOverToWrite: Bool = false, afterDirectoryLabel: (@Sendable (String) -> Void)? = nil) {
+         startsOverToWrite: Bool = false, ancestors: [String] = [],
+         afterDirectoryLabel: (@Sendable (String) -> Void)? = nil) {
         self.mayWriteBlind = mayWriteBlind
         self.since = since
         self.stampPresent = stampPresent
         self.startsOverToWrite = startsOverToWrite
+        self.ancestors = ancestors
         self.afterDirectoryLabel = afterDirectoryLabel
         self.calls = calls
         self.rootMount = rootMount ?? {
@@ -176,12 +187,37 @@ final class Walk: @unchecked Sendable {
         return (st.mtime >= since, st.ctime >= since)
     }
 
-    /// Called before any label is written: removes the root's stamp, once.
-    /// False when nothing may be written: the walk must start over under
-    /// the write lock, or the stamp cannot be removed (the walk has then
+    /// Called before a label is written in `dir` (an entry of it, or a
+    /// subdirectory's own label; nil for the root's label): a stamp tells
+    /// that nothing below its directory changed since, so every stamp that
+    /// covers the write goes first: those of the root's ancestors on its
+    /// mount and of the root (once, beforeFirstWrite), and those of `dir`
+    /// and the directories between it and the root (once each). False when
+    /// nothing may be written (see beforeFirstWrite).
+    func beforeWrite(in dir: DirHandle?) -> Bool {
+        guard beforeFirstWrite() else { return false }
+        var uncleared: [DirHandle] = []
+        var next = dir
+        while let d = next, !d.stampsCleared.load(ordering: .acquiring) {
+            uncleared.append(d)
+            next = d.parent
+        }
+        // Top down, so a directory marked cleared has clear ancestors.
+        for d in uncleared.reversed() {
+            if d !== root { _ = XattrAccess.remove(d.fd, name: TreeStamp.xattrName) } // best effort
+            d.stampsCleared.store(true, ordering: .releasing)
+        }
+        return true
+    }
+
+    /// The first write's preparation, once: removes the stamps of the
+    /// root's ancestors (best effort: by path, as what is removed by
+    /// mistake only costs a full read there) and of the root. False when
+    /// nothing may be written: the walk must start over under the write
+    /// lock, or the root's stamp cannot be removed (the walk has then
     /// failed, or stopped with a warning on a read-only file system, where
     /// no label could be written either).
-    func beforeFirstWrite() -> Bool {
+    private func beforeFirstWrite() -> Bool {
         if readyToWrite.load(ordering: .acquiring) { return true }
         lock()
         if startsOverToWrite {
@@ -194,6 +230,9 @@ final class Walk: @unchecked Sendable {
         }
         var e: Int32 = 0
         if !readyToWrite.load(ordering: .relaxed) {
+            for path in ancestors {
+                _ = path.withCString { XattrAccess.remove(path: $0, name: TreeStamp.xattrName) }
+            }
             if !stampPresent || XattrAccess.remove(root.fd, name: TreeStamp.xattrName) == 0
                 || errno == ENODATA || errno == EOPNOTSUPP {
                 readyToWrite.store(true, ordering: .releasing)

@@ -72,7 +72,7 @@ struct Worker {
             walk.fail(.failed(task.path, "open", errno: e))
             return
         }
-        let outcome = labelOpenDirectory(fd, path: task.path)
+        let outcome = labelOpenDirectory(fd, path: task.path, parent: task.parent)
         // Nothing below is trusted under a directory whose label was wrong
         // (relabeled by someone else, or never by us), nor under one that
         // changed in a directory whose entries changed: it may have been
@@ -86,7 +86,7 @@ struct Worker {
             subtree = task.parent.labelsEntries && changed.inode
             entries = subtree || changed.entries
         }
-        let dir = DirHandle(fd: fd, path: task.path, labelsEntries: entries, verifiesSubtree: subtree)
+        let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries, verifiesSubtree: subtree)
         record(outcome, dir.path)
         walk.afterDirectoryLabel?(dir.path)
         readDirectory(dir)
@@ -216,18 +216,18 @@ struct Worker {
         }
     }
 
-    /// Labels the directory open at `fd` itself, reading first
-    /// (directories are few; their labels decide the fast paths). A
-    /// directory inside the tree may be the root of another relabeled tree:
-    /// its stamp goes before its label changes, as it no longer tells the
-    /// truth about what is below (best effort: without CAP_SYS_ADMIN, or on
-    /// a file system without trusted.*, no stamp could have been read).
-    func labelOpenDirectory(_ fd: Int32, path: String, isRoot: Bool = false) -> EntryOutcome {
+    /// Labels the directory open at `fd` itself (in `parent`, nil for the
+    /// root), reading first (directories are few; their labels decide the
+    /// fast paths). A directory inside the tree may be the root of another
+    /// relabeled tree: its stamp goes before its label changes (best
+    /// effort: without CAP_SYS_ADMIN, or on a file system without
+    /// trusted.*, no stamp could have been read).
+    func labelOpenDirectory(_ fd: Int32, path: String, parent: DirHandle?) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
-        return apply(&strict, path: { path },
+        return apply(&strict, in: parent, path: { path },
             read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), value) },
             write: {
-                if !isRoot { _ = XattrAccess.remove(fd, name: TreeStamp.xattrName) }
+                if parent != nil { _ = XattrAccess.remove(fd, name: TreeStamp.xattrName) }
                 return walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) }
             })
     }
@@ -253,25 +253,26 @@ struct Worker {
         }
         switch walk.method {
         case .atCalls:
-            return apply(&policy, path: { "" },
+            return apply(&policy, in: dir, path: { "" },
                 read: { XattrAccess.getAt(dir.fd, name, value) },
                 write: { walk.label.stored.withUnsafeBytes { XattrAccess.setAt(dir.fd, name, $0) } })
         case .procPath:
             guard fillProcPath(dir.fd, name) else { return .failure(.failed("", "lgetxattr", errno: ENAMETOOLONG)) }
             let path = Int(bitPattern: UnsafePointer(procPath))
-            return apply(&policy, path: { "" },
+            return apply(&policy, in: dir, path: { "" },
                 read: { XattrAccess.get(SyscallNumber.lgetxattr, path, value) },
                 write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.lsetxattr, path, $0) } })
         }
     }
 
     /// Reads the label (unless the policy says the directory is unlabeled),
-    /// compares it, and writes only on a difference.
+    /// compares it, and writes only on a difference; `dir` is where the
+    /// entry is (see Walk.beforeWrite).
     @inline(__always)
-    private func apply(_ policy: inout WritePolicy, path: () -> String,
+    private func apply(_ policy: inout WritePolicy, in dir: DirHandle?, path: () -> String,
                        read: () -> Int, write: () -> Int) -> EntryOutcome {
         if !policy.shouldRead() {
-            guard walk.beforeFirstWrite() else { return .unchanged } // the walk has failed
+            guard walk.beforeWrite(in: dir) else { return .unchanged } // the walk stopped
             if write() == 0 { return .changed }
             let e = errno
             if e == ENOENT { return .unchanged }
@@ -300,7 +301,7 @@ struct Worker {
                 return .failure(.failed(path(), "getxattr", errno: e))
             }
         }
-        guard walk.beforeFirstWrite() else { return .unchanged } // the walk has failed
+        guard walk.beforeWrite(in: dir) else { return .unchanged } // the walk stopped
         if write() == 0 { return .changed }
         let e = errno
         if e == ENOENT { return .unchanged }

@@ -102,6 +102,13 @@ enum XattrAccess {
     }
 
     /// fremovexattr of another attribute (the tree stamp).
+    /// lremovexattr: `path`'s own attribute, a final symlink not followed.
+    static func remove(path: UnsafePointer<CChar>, name: String) -> Int {
+        name.withCString { key in
+            retrying { RawSyscall.call(SyscallNumber.lremovexattr, Int(bitPattern: path), Int(bitPattern: key)) }
+        }
+    }
+
     static func remove(_ fd: Int32, name: String) -> Int {
         name.withCString { key in
             retrying { RawSyscall.call(SyscallNumber.fremovexattr, Int(fd), Int(bitPattern: key)) }

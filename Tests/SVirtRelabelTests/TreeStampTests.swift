@@ -436,10 +436,12 @@ struct StampedRepeatTests {
         let inside = Mutex(0)
         let overlaps = Mutex(0)
         let finished = Mutex(0)
+        let acquired = Mutex(0)
         for _ in 0..<16 {
             Thread {
                 for _ in 0..<100 {
                     guard let lock = TreeLock.acquire("churn", directory: locks) else { continue }
+                    acquired.withLock { $0 += 1 }
                     if inside.withLock({ $0 += 1; return $0 }) > 1 { overlaps.withLock { $0 += 1 } }
                     usleep(50)
                     inside.withLock { $0 -= 1 }
@@ -449,8 +451,83 @@ struct StampedRepeatTests {
             }.start()
         }
         while finished.withLock({ $0 }) < 16 { usleep(10_000) }
+        #expect(acquired.withLock { $0 } == 1600)
         #expect(overlaps.withLock { $0 } == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: locks).isEmpty)
+    }
+
+    @Test("an outer walk that stops half-way inside a nested stamped tree of the same label removes that tree's stamp (and the evidence it erased is not trusted away)")
+    func stoppedOuterWalkClearsNestedStamp() throws {
+        let t = try StampedTree()
+        let inner = t.tree + "/b"
+        _ = try Relabeler(threads: 2).relabel(inner, to: labelA) // b stamped too, same label
+        // Another tool relabels c, which shows on c's label to b's walks.
+        try t.setLabel(labelB, [t.tree + "/b/c"] + t.files.filter { $0.contains("/b/c/") })
+        let stuck = t.tree + "/b/c/f2"
+        try run("/usr/bin/chattr", ["+i", stuck])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
+        // Writes labelA on c (erasing the sign that c differed) and fails.
+        #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 1).relabel(t.tree, to: labelA) }
+        #expect(stamp(inner) == nil)
+        try run("/usr/bin/chattr", ["-i", stuck])
+        try t.ageDirectories()
+        _ = try Relabeler(threads: 2).relabel(inner, to: labelA)
+        var full = Relabeler(threads: 2)
+        full.full = true
+        #expect(try full.relabel(inner, to: labelA).changed == 0)
+    }
+
+    @Test("a walk that writes removes the stamps of the directories above it on its mount, even if it then fails")
+    func writingWalkClearsAncestorStamps() throws {
+        let t = try StampedTree()
+        _ = try Relabeler(threads: 2).relabel(t.tree + "/b", to: labelA)
+        let stuck = t.tree + "/b/c/f2"
+        try run("/usr/bin/chattr", ["+i", stuck])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
+        #expect(throws: RelabelError.self) { _ = try Relabeler(threads: 1).relabel(t.tree + "/b/c", to: labelB) }
+        #expect(stamp(t.tree) == nil)
+        #expect(stamp(t.tree + "/b") == nil)
+    }
+
+    @Test("relabeling a single file (a file bind mount) removes the stamps of the directories above it")
+    func singleFileClearsAncestorStamps() throws {
+        let t = try StampedTree()
+        _ = try Relabeler(threads: 2).relabel(t.tree + "/b/c/f0", to: labelB)
+        #expect(stamp(t.tree) == nil)
+        try t.ageDirectories()
+        var full = Relabeler(threads: 2)
+        full.full = true
+        _ = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(try full.relabel(t.tree, to: labelA).changed == 0)
+    }
+
+    @Test("a read-only repeat does not put back a stamp that a writer removed while it read")
+    func readOnlyRepeatKeepsRemovedStampRemoved() throws {
+        let t = try StampedTree()
+        var relabeler = Relabeler(threads: 1)
+        let tree = t.tree
+        relabeler.afterDirectoryLabel = { path in
+            guard path.hasSuffix("/b") else { return }
+            _ = try? run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, tree])
+        }
+        let report = try relabeler.relabel(t.tree, to: labelA)
+        #expect(report.changed == 0)
+        #expect(t.stamp() == nil)
+    }
+
+    @Test("a read-only repeat leaves the old stamp when the write lock is busy, and renews it when free")
+    func readOnlyRepeatRenewsOnlyUnderWriteLock() throws {
+        let t = try StampedTree()
+        let locks = t.scratch.dir("locks")
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = locks
+        let before = try #require(t.stamp())
+        var held = TreeLock.forWrites(directory: locks)
+        #expect(try relabeler.relabel(t.tree, to: labelA).changed == 0)
+        #expect(t.stamp() == before)
+        held = nil
+        #expect(try relabeler.relabel(t.tree, to: labelA).changed == 0)
+        #expect(t.stamp() != before)
     }
 
     @Test("lock files are removed when released, and a lock directory that is not ours alone is refused")
