@@ -15,17 +15,19 @@ final class DirHandle: Sendable {
     /// stamps up the chain (Walk.beforeWrite).
     let parent: DirHandle?
     /// Its stamp and those of all directories up to the root are gone.
-    let stampsCleared = Atomic<Bool>(false)
+    let stampsCleared: Atomic<Bool>
     /// Whether the labels of its non-directory entries are read (see
     /// TreeStamp); subdirectories are always opened and their labels read.
     let labelsEntries: Bool
     /// Whether everything below it is read, whatever the mtimes say: the
     /// walk is not trusting a stamp, or this directory's label was wrong.
     let verifiesSubtree: Bool
-    init(fd: Int32, path: String, parent: DirHandle? = nil, labelsEntries: Bool = true, verifiesSubtree: Bool = true) {
+    init(fd: Int32, path: String, parent: DirHandle? = nil, labelsEntries: Bool = true, verifiesSubtree: Bool = true,
+         stampsCleared: Bool = false) {
         self.fd = fd
         self.path = path
         self.parent = parent
+        self.stampsCleared = Atomic(stampsCleared)
         self.labelsEntries = labelsEntries
         self.verifiesSubtree = verifiesSubtree
     }

@@ -86,7 +86,9 @@ struct Worker {
             subtree = task.parent.labelsEntries && changed.inode
             entries = subtree || changed.entries
         }
-        let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries, verifiesSubtree: subtree)
+        // Writing its label cleared its stamp and those above it already.
+        let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries,
+                            verifiesSubtree: subtree, stampsCleared: relabeled)
         record(outcome, dir.path)
         walk.afterDirectoryLabel?(dir.path)
         readDirectory(dir)
