@@ -16,18 +16,23 @@ final class DirHandle: Sendable {
     let parent: DirHandle?
     /// Its stamp and those of all directories up to the root are gone.
     let stampsCleared: Atomic<Bool>
+    /// Its own label had to be written (see WritePolicy's startBlind).
+    let relabeled: Bool
     /// Whether the labels of its non-directory entries are read (see
     /// TreeStamp); subdirectories are always opened and their labels read.
     let labelsEntries: Bool
     /// Whether everything below it is read, whatever the mtimes say: the
     /// walk is not trusting a stamp, or this directory's label was wrong.
     let verifiesSubtree: Bool
+    /// `relabeled`: writing its label removed its stamp and cleared those
+    /// above it already (Worker.labelOpenDirectory).
     init(fd: Int32, path: String, parent: DirHandle? = nil, labelsEntries: Bool = true, verifiesSubtree: Bool = true,
-         stampsCleared: Bool = false) {
+         relabeled: Bool = false) {
         self.fd = fd
         self.path = path
         self.parent = parent
-        self.stampsCleared = Atomic(stampsCleared)
+        self.stampsCleared = Atomic(relabeled)
+        self.relabeled = relabeled
         self.labelsEntries = labelsEntries
         self.verifiesSubtree = verifiesSubtree
     }

@@ -86,9 +86,8 @@ struct Worker {
             subtree = task.parent.labelsEntries && changed.inode
             entries = subtree || changed.entries
         }
-        // Writing its label cleared its stamp and those above it already.
         let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries,
-                            verifiesSubtree: subtree, stampsCleared: relabeled)
+                            verifiesSubtree: subtree, relabeled: relabeled)
         record(outcome, dir.path)
         walk.afterDirectoryLabel?(dir.path)
         readDirectory(dir)
@@ -134,7 +133,7 @@ struct Worker {
     /// Reads a directory's entries: subdirectories become tasks, everything
     /// else is labeled here, or by another thread when one is idle.
     mutating func readDirectory(_ dir: DirHandle) {
-        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
+        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind, startBlind: dir.relabeled)
         while !walk.stopped.load(ordering: .relaxed) {
             let n = Linux.getdents64(dir.fd, dents)
             if n == 0 { return }
@@ -154,7 +153,7 @@ struct Worker {
 
     /// A batch handed over by the thread that read it.
     mutating func labelRecords(_ dir: DirHandle, _ records: [UInt8]) {
-        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind)
+        var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind, startBlind: dir.relabeled)
         records.withUnsafeBytes { takeRecords(dir, $0, labeling: true, &policy) }
     }
 

@@ -11,7 +11,10 @@
 /// entries all needed writing is taken as unlabeled: the rest are written
 /// without reading, except one in `sampleEvery`, and a sampled entry that
 /// already has the label switches back to reading first. The final labels
-/// are the same either way; only the number of system calls differs.
+/// are the same either way; only the number of system calls differs. A
+/// directory whose own label had to be written starts blind (`startBlind`):
+/// its entries are most likely unlabeled too, and the samples still catch
+/// a labeled run.
 public struct WritePolicy: Sendable, Equatable {
     public static let switchAfter = 4
     public static let sampleEvery = 64
@@ -23,8 +26,9 @@ public struct WritePolicy: Sendable, Equatable {
     private var differingRun = 0
     private var sinceSample = 0
 
-    public init(mayWriteBlind: Bool) {
+    public init(mayWriteBlind: Bool, startBlind: Bool = false) {
         self.mayWriteBlind = mayWriteBlind
+        self.blind = mayWriteBlind && startBlind
     }
 
     /// Whether the next entry's label should be read first.

@@ -48,7 +48,7 @@ struct PolicyTests {
         #expect(label.stored == Array(labelA.utf8) + [0])
     }
 
-    @Test("write policy: blind only after a run of differing entries, samples, and returns to reading")
+    @Test("write policy: blind after a run of differing entries or from the start under a relabeled directory, samples, and returns to reading")
     func writePolicy() {
         var policy = WritePolicy(mayWriteBlind: true)
         for _ in 0..<WritePolicy.switchAfter {
@@ -64,6 +64,13 @@ struct PolicyTests {
         #expect(!policy.blind)
         let readAgain = policy.shouldRead()
         #expect(readAgain)
+
+        // A directory whose own label was written starts blind, where allowed.
+        var started = WritePolicy(mayWriteBlind: true, startBlind: true)
+        #expect(started.blind)
+        started.observed(matching: true)
+        #expect(!started.blind)
+        #expect(!WritePolicy(mayWriteBlind: false, startBlind: true).blind)
 
         var strict = WritePolicy(mayWriteBlind: false)
         for _ in 0..<100 { strict.observed(matching: false) }
