@@ -120,6 +120,28 @@ public enum MountTable {
         return views
     }
 
+    /// The directories whose stamps cover `path` (resolved, on mount
+    /// `mountID`): above it, up to the mount point, in every view of it
+    /// (see views), nearest first within each view. nil as for views.
+    /// Directories above it that no mount in this namespace shows are not
+    /// known, and not among them.
+    public static func coveringDirectories(of path: String, mountID: UInt64, mounts: [MountEntry]) -> [String]? {
+        guard let own = mounts.first(where: { $0.id == mountID }),
+              let below = relative(path, under: own.mountPoint) else { return nil }
+        let inFileSystem = join(own.root, below)
+        var result: [String] = []
+        for mount in mounts where mount.device == own.device {
+            guard let rest = relative(inFileSystem, under: mount.root), !rest.isEmpty else { continue }
+            var parts = rest.split(separator: "/").map(String.init)
+            while !parts.isEmpty {
+                parts.removeLast()
+                let directory = join(mount.mountPoint, parts.joined(separator: "/"))
+                if !result.contains(directory) { result.append(directory) }
+            }
+        }
+        return result
+    }
+
     /// The part of `path` below `top` ("" for `top` itself), by whole
     /// components; nil when `path` is not inside `top`.
     static func relative(_ path: String, under top: String) -> String? {

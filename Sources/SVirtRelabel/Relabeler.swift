@@ -87,7 +87,7 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 /// - Parallel: subdirectories and batches of a large directory's entries go
 ///   to up to `threads` threads, started only when there is work for them.
 /// - Stamps covering a write (the written directory's, those up to the
-///   root's and above it on its mount) are removed before it, and the
+///   root's and those above it) are removed before it, and the
 ///   root's is written back only after everything succeeded, so a relabel
 ///   interrupted or failed half-way is redone in full next time. Writers
 ///   take turns (TreeLock).
@@ -156,7 +156,7 @@ public struct Relabeler: Sendable {
         }
         let limit = threads > 0 ? threads : Relabeler.defaultThreads()
         let entryChecks = Relabeler.needsEntryChecks(source)
-        let ancestors = Relabeler.ancestorsOnMount(source)
+        let ancestors = Relabeler.covering(source)
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
         let fileSystem = Linux.fileSystemType(dirFD)
@@ -246,25 +246,12 @@ public struct Relabeler: Sendable {
         }
     }
 
-    /// The directories above `source` on its mount, nearest first: their
-    /// stamps cover it. Judged by mount ID (else device), without
-    /// following symlinks or triggering automounts.
-    static func ancestorsOnMount(_ source: ResolvedSource) -> [String] {
-        var result: [String] = []
-        var path = source.path
-        while path != "/", let slash = path.lastIndex(of: "/") {
-            path = slash == path.startIndex ? "/" : String(path[..<slash])
-            let (e, st) = Linux.statx(AT_FDCWD, path,
-                                      flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
-                                      mask: LinuxFlag.statxMountID)
-            guard e == 0 else { break }
-            let sameMount = st.mask & LinuxFlag.statxMountID != 0 && source.mount.mountID != nil
-                ? st.mountID == source.mount.mountID
-                : st.devMajor == source.mount.devMajor && st.devMinor == source.mount.devMinor
-            guard sameMount else { break }
-            result.append(path)
-        }
-        return result
+    /// The directories whose stamps cover `source`: above it on its file
+    /// system, through every mount of that file system here.
+    static func covering(_ source: ResolvedSource) -> [String] {
+        source.mount.mountID.flatMap {
+            MountTable.coveringDirectories(of: source.path, mountID: $0, mounts: source.mounts)
+        } ?? []
     }
 
     /// Local file systems, whose timestamps come from this host's clock:
@@ -357,11 +344,12 @@ public struct Relabeler: Sendable {
             throw .failed(source.path, "getxattr", errno: readError)
         }
         // A write like any walk's: under the write lock, after the stamps
-        // of the directories above it on its mount are gone.
+        // of the directories above it are gone.
         let lock = Relabeler.keepsLocalTimes(Linux.fileSystemType(source.fd))
             ? TreeLock.forWrites(directory: lockDirectory) : nil
-        for ancestor in Relabeler.ancestorsOnMount(source) {
-            _ = ancestor.withCString { XattrAccess.remove(path: $0, name: TreeStamp.xattrName) }
+        if let (e, ancestor) = Stamps.remove(paths: Relabeler.covering(source)) {
+            if let warning = Walk.tolerated(e, ancestor) { return RelabelReport(visited: 1, warnings: [warning]) }
+            throw .failed(ancestor, "removexattr \(TreeStamp.xattrName)", errno: e)
         }
         let r = link.withCString { path in
             label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.setxattr, Int(bitPattern: path), $0) }

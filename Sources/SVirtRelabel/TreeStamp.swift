@@ -18,8 +18,9 @@
 ///   (chcon -R, restorecon -R, go-selinux) changed it too.
 /// - Our own writes never fall under a stamp: before a label is written
 ///   in a directory, the stamps of that directory, of every directory up
-///   to the walk's root and of the directories above the root on its
-///   mount are removed (Walk.beforeWrite; a file volume's relabel too). A
+///   to the walk's root and of the directories above the root on its file
+///   system, through every mount of it here, are removed (Walk.beforeWrite;
+///   a file volume's relabel too), and one that stays stops the write. A
 ///   walk that fails or is killed half-way so leaves none where it wrote,
 ///   and the next relabel there reads everything. Writers take turns and
 ///   read under the write lock; a read-only repeat renews its stamp only
@@ -30,9 +31,10 @@
 /// without -R, setfattr) in an unchanged directory, or a chcon -R stopped
 /// before it reached the directories (it labels them after their
 /// contents); a relabel of another tree holding hard links to files of
-/// this one; a relabel that could not take its locks (lock directory
-/// unusable) racing one that could; nor mtimes set back on purpose, or a
-/// clock set back. Each
+/// this one; a relabel reaching the tree through a mount this process
+/// does not see (another mount namespace); a relabel that could not take
+/// its locks (lock directory unusable) racing one that could; nor mtimes
+/// set back on purpose, or a clock set back. Each
 /// can only take access away from the container, never give it more than
 /// the relabel would. `--full-relabel`, or removing the stamp, reads
 /// everything.

@@ -82,7 +82,7 @@ final class Walk: @unchecked Sendable {
     /// write it stops, for the caller to start over under the lock.
     private let startsOverToWrite: Bool
     private(set) var mustStartOver = false
-    /// Directories above the root on its mount, whose stamps go before the
+    /// Directories above the root (Relabeler.covering), whose stamps go before the
     /// first write (see beforeFirstWrite).
     private let ancestors: [String]
     /// See Relabeler.afterDirectoryLabel.
@@ -211,15 +211,32 @@ final class Walk: @unchecked Sendable {
         }
         // Top down, so a directory marked cleared has clear ancestors.
         for d in uncleared.reversed() {
-            if d !== root { _ = XattrAccess.remove(d.fd, name: TreeStamp.xattrName) } // best effort
+            if d !== root { guard clearStamp(d.fd, d.path) else { return false } }
             d.stampsCleared.store(true, ordering: .releasing)
         }
         return true
     }
 
+    /// Removes the stamp of the directory open at `fd`, if it has one.
+    /// False when it stays: the walk then has failed (or stopped with a
+    /// warning on a read-only file system) and nothing may be written.
+    func clearStamp(_ fd: Int32, _ path: String) -> Bool {
+        if Stamps.remove(fd: fd) { return true }
+        stopWriting(errno, path)
+        return false
+    }
+
+    private func stopWriting(_ e: Int32, _ path: String) {
+        if let warning = Walk.tolerated(e, path) {
+            stop(warning: warning)
+        } else {
+            fail(.failed(path, "removexattr \(TreeStamp.xattrName)", errno: e))
+        }
+    }
+
     /// The first write's preparation, once: removes the stamps of the
-    /// root's ancestors (best effort: by path, as what is removed by
-    /// mistake only costs a full read there) and of the root. False when
+    /// directories above the root (by path: what is removed by mistake
+    /// only costs a full read there) and of the root. False when
     /// nothing may be written: the walk must start over under the write
     /// lock, or the root's stamp cannot be removed (the walk has then
     /// failed, or stopped with a warning on a read-only file system, where
@@ -235,25 +252,17 @@ final class Walk: @unchecked Sendable {
             unlock()
             return false
         }
-        var e: Int32 = 0
+        var failed: (errno: Int32, path: String)?
         if !readyToWrite.load(ordering: .relaxed) {
-            for path in ancestors {
-                _ = path.withCString { XattrAccess.remove(path: $0, name: TreeStamp.xattrName) }
+            failed = Stamps.remove(paths: ancestors)
+            if failed == nil && stampPresent && !Stamps.remove(fd: root.fd) {
+                failed = (errno, root.path)
             }
-            if !stampPresent || XattrAccess.remove(root.fd, name: TreeStamp.xattrName) == 0
-                || errno == ENODATA || errno == EOPNOTSUPP {
-                readyToWrite.store(true, ordering: .releasing)
-            } else {
-                e = errno
-            }
+            if failed == nil { readyToWrite.store(true, ordering: .releasing) }
         }
         unlock()
-        if e == 0 { return true }
-        if let warning = Walk.tolerated(e, root.path) {
-            stop(warning: warning)
-        } else {
-            fail(.failed(root.path, "removexattr \(TreeStamp.xattrName)", errno: e))
-        }
+        guard let failed else { return true }
+        stopWriting(failed.errno, failed.path)
         return false
     }
 

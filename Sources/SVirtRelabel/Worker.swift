@@ -225,12 +225,9 @@ struct Worker {
     /// trusted.*, no stamp could have been read).
     func labelOpenDirectory(_ fd: Int32, path: String, parent: DirHandle?) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
-        return apply(&strict, in: parent, path: { path },
+        return apply(&strict, in: parent, clearing: parent == nil ? nil : fd, path: { path },
             read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), value) },
-            write: {
-                if parent != nil { _ = XattrAccess.remove(fd, name: TreeStamp.xattrName) }
-                return walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) }
-            })
+            write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) } })
     }
 
     /// Labels the entry `name` of `dir` without following it. Error paths
@@ -268,12 +265,14 @@ struct Worker {
 
     /// Reads the label (unless the policy says the directory is unlabeled),
     /// compares it, and writes only on a difference; `dir` is where the
-    /// entry is (see Walk.beforeWrite).
+    /// entry is (see Walk.beforeWrite), `clearing` the descriptor of a
+    /// directory entry whose own stamp goes before its label changes.
     @inline(__always)
-    private func apply(_ policy: inout WritePolicy, in dir: DirHandle?, path: () -> String,
+    private func apply(_ policy: inout WritePolicy, in dir: DirHandle?, clearing: Int32? = nil, path: () -> String,
                        read: () -> Int, write: () -> Int) -> EntryOutcome {
         if !policy.shouldRead() {
             guard walk.beforeWrite(in: dir) else { return .unchanged } // the walk stopped
+            if let clearing, !walk.clearStamp(clearing, path()) { return .unchanged } // the walk stopped
             if write() == 0 { return .changed }
             let e = errno
             if e == ENOENT { return .unchanged }
@@ -303,6 +302,7 @@ struct Worker {
             }
         }
         guard walk.beforeWrite(in: dir) else { return .unchanged } // the walk stopped
+        if let clearing, !walk.clearStamp(clearing, path()) { return .unchanged } // the walk stopped
         if write() == 0 { return .changed }
         let e = errno
         if e == ENOENT { return .unchanged }

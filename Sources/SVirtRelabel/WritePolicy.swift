@@ -13,8 +13,9 @@
 /// already has the label switches back to reading first. The final labels
 /// are the same either way; only the number of system calls differs. A
 /// directory whose own label had to be written starts blind (`startBlind`):
-/// its entries are most likely unlabeled too, and the samples still catch
-/// a labeled run.
+/// its entries are most likely unlabeled too. Its first entry is a sample,
+/// so a directory relabeled alone (its entries right) switches back to
+/// reading at once.
 public struct WritePolicy: Sendable, Equatable {
     public static let switchAfter = 4
     public static let sampleEvery = 64
@@ -29,6 +30,7 @@ public struct WritePolicy: Sendable, Equatable {
     public init(mayWriteBlind: Bool, startBlind: Bool = false) {
         self.mayWriteBlind = mayWriteBlind
         self.blind = mayWriteBlind && startBlind
+        if blind { sinceSample = WritePolicy.sampleEvery - 1 }
     }
 
     /// Whether the next entry's label should be read first.

@@ -124,3 +124,48 @@ enum XattrAccess {
         }
     }
 }
+
+/// Removing a stamp (TreeStamp) that may cover a write.
+enum Stamps {
+    /// True when no stamp is left on the directory open at `fd`: removed,
+    /// none there, or none possible (no trusted.* here, or invisible to us
+    /// without CAP_SYS_ADMIN, so none we could have trusted). False, errno
+    /// set, when one is there and stays (an immutable directory, EROFS):
+    /// nothing it covers may then be written.
+    static func remove(fd: Int32) -> Bool {
+        settle(XattrAccess.remove(fd, name: TreeStamp.xattrName)) {
+            XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), UnsafeMutableRawBufferPointer(start: nil, count: 0),
+                            name: TreeStamp.xattrName)
+        }
+    }
+
+    /// The same by path, for directories above a tree (a vanished one
+    /// holds no stamp).
+    static func remove(path: UnsafePointer<CChar>) -> Bool {
+        settle(XattrAccess.remove(path: path, name: TreeStamp.xattrName)) {
+            XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: path), UnsafeMutableRawBufferPointer(start: nil, count: 0),
+                            name: TreeStamp.xattrName)
+        }
+    }
+
+    /// Removes the stamps of `paths` (directories above a tree, through
+    /// every view of them). nil when none is left; else the first that
+    /// stays and its errno. A directory seen through several mounts is
+    /// one directory: a stamp that a read-only view refused may have gone
+    /// through a writable one, so refusals are looked at again at the end.
+    static func remove(paths: [String]) -> (errno: Int32, path: String)? {
+        var refused: [(Int32, String)] = []
+        for path in paths where !path.withCString(remove(path:)) { refused.append((errno, path)) }
+        for (e, path) in refused where !path.withCString(remove(path:)) { return (e, path) }
+        return nil
+    }
+
+    private static func settle(_ removed: Int, _ probe: () -> Int) -> Bool {
+        if removed == 0 { return true }
+        let e = errno
+        if e == ENODATA || e == EOPNOTSUPP || e == ENOENT { return true }
+        if probe() < 0 && (errno == ENODATA || errno == EOPNOTSUPP || errno == ENOENT) { return true }
+        errno = e
+        return false
+    }
+}

@@ -145,6 +145,24 @@ struct MountFallbackTests {
         #expect(MountTable.views(of: "/srv/data", mountID: 99, mounts: mounts) == nil)
     }
 
+    @Test("the directories covering a path: above it up to each mount point, in every view of its file system")
+    func coveringDirectories() {
+        let mounts = [
+            MountEntry(id: 22, parent: 1, device: "8:1", root: "/", mountPoint: "/"),
+            MountEntry(id: 40, parent: 22, device: "8:1", root: "/srv/t/b", mountPoint: "/m"),
+            MountEntry(id: 41, parent: 22, device: "0:5", root: "/", mountPoint: "/m/y"),
+        ]
+        // Through /m: /m itself; through /: /srv/t/b, /srv/t, /srv and /.
+        #expect(MountTable.coveringDirectories(of: "/m/c", mountID: 40, mounts: mounts)
+                == ["/srv/t/b", "/srv/t", "/srv", "/", "/m"])
+        #expect(MountTable.coveringDirectories(of: "/srv/t/b/c", mountID: 22, mounts: mounts)
+                == ["/srv/t/b", "/srv/t", "/srv", "/", "/m"])
+        // A mount's own root is not covered by the view it is the top of.
+        #expect(MountTable.coveringDirectories(of: "/m", mountID: 40, mounts: mounts) == ["/srv/t", "/srv", "/"])
+        #expect(MountTable.coveringDirectories(of: "/m/y/z", mountID: 41, mounts: mounts) == ["/m/y"])
+        #expect(MountTable.coveringDirectories(of: "/x", mountID: 99, mounts: mounts) == nil)
+    }
+
     @Test("a bind mount of a refused subtree is refused like the subtree itself, and nothing is labeled")
     func bindMountOfRefusedSubtree() throws {
         let scratch = Scratch()

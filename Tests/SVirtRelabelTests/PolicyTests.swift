@@ -68,6 +68,10 @@ struct PolicyTests {
         // A directory whose own label was written starts blind, where allowed.
         var started = WritePolicy(mayWriteBlind: true, startBlind: true)
         #expect(started.blind)
+        let firstIsSample = started.shouldRead()
+        #expect(firstIsSample)
+        let secondIsNot = started.shouldRead()
+        #expect(!secondIsNot)
         started.observed(matching: true)
         #expect(!started.blind)
         #expect(!WritePolicy(mayWriteBlind: false, startBlind: true).blind)

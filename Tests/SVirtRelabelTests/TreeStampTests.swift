@@ -530,6 +530,49 @@ struct StampedRepeatTests {
         #expect(t.stamp() != before)
     }
 
+    @Test("a relabel through a bind mount of part of a stamped tree removes the stamps above it in every view")
+    func bindMountViewClearsStamps() throws {
+        let t = try StampedTree()
+        let view = t.scratch.dir("view")
+        try t.scratch.mount(["--bind", t.tree + "/b"], at: view)
+        _ = try Relabeler(threads: 2).relabel(view + "/f1", to: labelB)
+        #expect(t.stamp() == nil)
+        _ = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(t.stamp() != nil)
+        _ = try Relabeler(threads: 2).relabel(view + "/c", to: labelB)
+        #expect(t.stamp() == nil)
+    }
+
+    @Test("a stamp that cannot be removed (immutable directory) stops every write it covers")
+    func stuckStampStopsWrites() throws {
+        let t = try StampedTree()
+        let inner = t.tree + "/b"
+        _ = try Relabeler(threads: 2).relabel(inner, to: labelA) // b stamped
+        let file = inner + "/f1"
+        try t.setLabel(labelB, [file])
+        t.scratch.file("tree/b/new") // b changed: its entries are read
+        try run("/usr/bin/chattr", ["+i", inner])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", inner]) }
+        #expect {
+            _ = try Relabeler(threads: 1).relabel(t.tree, to: labelA)
+        } throws: { error in
+            (error as? RelabelError)?.path == inner && (error as? RelabelError)?.errno == EPERM
+        }
+        #expect(label(file) == labelB)
+        #expect(throws: RelabelError.self) { _ = try Relabeler().relabel(file, to: labelA) }
+        #expect(label(file) == labelB)
+    }
+
+    @Test("a directory relabeled alone (its files right) costs one read per directory, not blind rewrites")
+    func directoryRelabeledAloneIsNotRewrittenBlind() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("tree")
+        let files = (0..<200).map { scratch.file("tree/d/f\($0)") }
+        for file in files { try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", labelA, file]) }
+        let report = try Relabeler(threads: 1).relabel(tree, to: labelA)
+        #expect(report.changed == 2) // the root and d
+    }
+
     @Test("lock files are removed when released, and a lock directory that is not ours alone is refused")
     func lockFilesAndDirectory() throws {
         let scratch = Scratch()
