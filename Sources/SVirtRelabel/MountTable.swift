@@ -114,7 +114,7 @@ public enum MountTable {
         for mount in mounts where mount.device == own.device {
             if let rest = relative(inFileSystem, under: mount.root) {
                 let view = join(mount.mountPoint, rest)
-                if !views.contains(view) { views.append(view) }
+                if !views.contains(where: { $0.utf8.elementsEqual(view.utf8) }) { views.append(view) }
             }
         }
         return views
@@ -122,33 +122,32 @@ public enum MountTable {
 
     /// The directories whose stamps cover `path` (resolved, on mount
     /// `mountID`): above it, up to the mount point, in every view of it
-    /// (see views), nearest first within each view. nil as for views.
-    /// Directories above it that no mount in this namespace shows are not
-    /// known, and not among them.
-    public static func coveringDirectories(of path: String, mountID: UInt64, mounts: [MountEntry]) -> [String]? {
+    /// (see views), nearest first within each view, each with the mount
+    /// it is seen through (another mount on top may hide it: the caller
+    /// checks). nil as for views. Directories above it that no mount in
+    /// this namespace shows are not known, and not among them.
+    public static func coveringDirectories(of path: String, mountID: UInt64,
+                                           mounts: [MountEntry]) -> [(path: String, mountID: UInt64)]? {
         guard let own = mounts.first(where: { $0.id == mountID }),
               let below = relative(path, under: own.mountPoint) else { return nil }
         let inFileSystem = join(own.root, below)
-        var result: [String] = []
+        var result: [(path: String, mountID: UInt64)] = []
         for mount in mounts where mount.device == own.device {
             guard let rest = relative(inFileSystem, under: mount.root), !rest.isEmpty else { continue }
-            var parts = rest.split(separator: "/").map(String.init)
+            var parts = rest.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
             while !parts.isEmpty {
                 parts.removeLast()
                 let directory = join(mount.mountPoint, parts.joined(separator: "/"))
-                if !result.contains(directory) { result.append(directory) }
+                if !result.contains(where: { $0.path.utf8.elementsEqual(directory.utf8) }) {
+                    result.append((directory, mount.id))
+                }
             }
         }
         return result
     }
 
-    /// The part of `path` below `top` ("" for `top` itself), by whole
-    /// components; nil when `path` is not inside `top`.
     static func relative(_ path: String, under top: String) -> String? {
-        let path = SystemPathPolicy.normalize(path), top = SystemPathPolicy.normalize(top)
-        if path == top { return "" }
-        if top == "/" { return String(path.dropFirst()) }
-        return path.hasPrefix(top + "/") ? String(path.dropFirst(top.count + 1)) : nil
+        SystemPathPolicy.relative(path, under: top)
     }
 
     static func join(_ top: String, _ rest: String) -> String {

@@ -247,11 +247,20 @@ public struct Relabeler: Sendable {
     }
 
     /// The directories whose stamps cover `source`: above it on its file
-    /// system, through every mount of that file system here.
+    /// system, through every mount of that file system here, each only if
+    /// its path still leads there (no mount on top hides it; looked up
+    /// without following a final symlink or triggering an automount).
     static func covering(_ source: ResolvedSource) -> [String] {
-        source.mount.mountID.flatMap {
-            MountTable.coveringDirectories(of: source.path, mountID: $0, mounts: source.mounts)
-        } ?? []
+        guard let mountID = source.mount.mountID,
+              let candidates = MountTable.coveringDirectories(of: source.path, mountID: mountID, mounts: source.mounts)
+        else { return [] }
+        return candidates.compactMap { candidate in
+            let (e, st) = Linux.statx(AT_FDCWD, candidate.path,
+                                      flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
+                                      mask: LinuxFlag.statxMountID)
+            guard e == 0, st.mask & LinuxFlag.statxMountID != 0, st.mountID == candidate.mountID else { return nil }
+            return candidate.path
+        }
     }
 
     /// Local file systems, whose timestamps come from this host's clock:

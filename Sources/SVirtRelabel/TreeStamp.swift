@@ -32,11 +32,12 @@
 /// before it reached the directories (it labels them after their
 /// contents); a relabel of another tree holding hard links to files of
 /// this one; a relabel reaching the tree through a mount this process
-/// does not see (another mount namespace); a relabel that could not take
-/// its locks (lock directory unusable) racing one that could; nor mtimes
-/// set back on purpose, or a clock set back. Each
-/// can only take access away from the container, never give it more than
-/// the relabel would. `--full-relabel`, or removing the stamp, reads
+/// does not see (another mount namespace), or a stamp above it that only
+/// read-only mounts, or mount points that are not UTF-8, show; a relabel
+/// that could not take its locks (lock directory unusable) racing one that
+/// could; nor mtimes set back on purpose, or a clock set back. Each can
+/// only take access away from the container, never give it more than the
+/// relabel would. `--full-relabel`, or removing the stamp, reads
 /// everything.
 ///
 /// Stored as `trusted.svirt.relabel` (only CAP_SYS_ADMIN may set trusted.*,

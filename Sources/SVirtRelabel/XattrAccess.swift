@@ -153,10 +153,13 @@ enum Stamps {
     /// stays and its errno. A directory seen through several mounts is
     /// one directory: a stamp that a read-only view refused may have gone
     /// through a writable one, so refusals are looked at again at the end.
+    /// One that only read-only mounts show stays, and is no failure: the
+    /// tree itself is writable, and no relabel through those mounts can
+    /// write (a documented blind spot, should they turn writable).
     static func remove(paths: [String]) -> (errno: Int32, path: String)? {
         var refused: [(Int32, String)] = []
         for path in paths where !path.withCString(remove(path:)) { refused.append((errno, path)) }
-        for (e, path) in refused where !path.withCString(remove(path:)) { return (e, path) }
+        for (_, path) in refused where !path.withCString(remove(path:)) && errno != EROFS { return (errno, path) }
         return nil
     }
 

@@ -153,14 +153,16 @@ struct MountFallbackTests {
             MountEntry(id: 41, parent: 22, device: "0:5", root: "/", mountPoint: "/m/y"),
         ]
         // Through /m: /m itself; through /: /srv/t/b, /srv/t, /srv and /.
-        #expect(MountTable.coveringDirectories(of: "/m/c", mountID: 40, mounts: mounts)
-                == ["/srv/t/b", "/srv/t", "/srv", "/", "/m"])
-        #expect(MountTable.coveringDirectories(of: "/srv/t/b/c", mountID: 22, mounts: mounts)
-                == ["/srv/t/b", "/srv/t", "/srv", "/", "/m"])
+        func covering(_ path: String, _ id: UInt64) -> [String]? {
+            MountTable.coveringDirectories(of: path, mountID: id, mounts: mounts)?.map { "\($0.mountID) \($0.path)" }
+        }
+        // Through /m: /m itself; through /: /srv/t/b, /srv/t, /srv and /.
+        #expect(covering("/m/c", 40) == ["22 /srv/t/b", "22 /srv/t", "22 /srv", "22 /", "40 /m"])
+        #expect(covering("/srv/t/b/c", 22) == ["22 /srv/t/b", "22 /srv/t", "22 /srv", "22 /", "40 /m"])
         // A mount's own root is not covered by the view it is the top of.
-        #expect(MountTable.coveringDirectories(of: "/m", mountID: 40, mounts: mounts) == ["/srv/t", "/srv", "/"])
-        #expect(MountTable.coveringDirectories(of: "/m/y/z", mountID: 41, mounts: mounts) == ["/m/y"])
-        #expect(MountTable.coveringDirectories(of: "/x", mountID: 99, mounts: mounts) == nil)
+        #expect(covering("/m", 40) == ["22 /srv/t", "22 /srv", "22 /"])
+        #expect(covering("/m/y/z", 41) == ["41 /m/y"])
+        #expect(covering("/x", 99) == nil)
     }
 
     @Test("a bind mount of a refused subtree is refused like the subtree itself, and nothing is labeled")

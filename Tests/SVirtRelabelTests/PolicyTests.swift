@@ -22,6 +22,17 @@ struct PolicyTests {
         #expect(policy.refusal(for: "/usr2") == nil)
     }
 
+    @Test("paths are split and compared as bytes: a combining mark after a slash hides neither the slash nor /usr")
+    func bytePaths() {
+        let policy = SystemPathPolicy()
+        #expect(policy.refusal(for: "/usr/\u{301}dir") != nil)
+        #expect(policy.refusal(for: "/usr//\u{301}dir/") != nil)
+        #expect(SystemPathPolicy.normalize("/a/\u{301}b//") == "/a/\u{301}b")
+        #expect(SystemPathPolicy.relative("/c/\u{301}x/vol", under: "/c") == "\u{301}x/vol")
+        // Canonically equal is not equal: only these bytes are /etc.
+        #expect(policy.refusal(for: "/e\u{301}tc") == nil)
+    }
+
     @Test("extra paths (the invoking user's homes) are refused exactly")
     func extraPaths() {
         let policy = SystemPathPolicy(extraPaths: ["/home/alice/"])

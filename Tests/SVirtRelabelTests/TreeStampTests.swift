@@ -543,6 +543,42 @@ struct StampedRepeatTests {
         #expect(t.stamp() == nil)
     }
 
+    @Test("a covering directory that only read-only mounts show keeps its stamp without stopping the relabel")
+    func readOnlyViewOfCoveringStamp() throws {
+        let scratch = Scratch()
+        let fs = scratch.dir("fs")
+        try scratch.mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], at: fs)
+        scratch.file("fs/top/sub/vol/f")
+        let writable = scratch.dir("w")
+        try scratch.mount(["--bind", fs + "/top/sub"], at: writable)
+        try run("/usr/bin/setfattr", ["-n", TreeStamp.xattrName, "-v", "1 0.000000000 \(labelA)", fs + "/top"])
+        try run("/bin/mount", ["-o", "remount,bind,ro", fs])
+        let report = try Relabeler(threads: 1).relabel(writable + "/vol", to: labelA)
+        #expect(report.warnings.isEmpty)
+        #expect(label(writable + "/vol/f") == labelA)
+    }
+
+    @Test("a covering path that another mount hides is not the covering directory: what is mounted there is left alone")
+    func hiddenCoveringPathIsSkipped() throws {
+        let scratch = Scratch()
+        let fs = scratch.dir("fs")
+        try scratch.mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], at: fs)
+        scratch.file("fs/x/vol/f")
+        let view = scratch.dir("view")
+        try scratch.mount(["--bind", fs + "/x"], at: view)
+        // A stamped, immutable directory mounted over fs/x: its stamp
+        // cannot be removed, and it is not fs/x.
+        let stuck = scratch.dir("stuck")
+        try run("/usr/bin/setfattr", ["-n", TreeStamp.xattrName, "-v", "1 0.000000000 \(labelA)", stuck])
+        try run("/usr/bin/chattr", ["+i", stuck])
+        defer { _ = try? run("/usr/bin/chattr", ["-i", stuck]) }
+        try scratch.mount(["--bind", stuck], at: fs + "/x")
+        let report = try Relabeler(threads: 1).relabel(view + "/vol", to: labelA)
+        #expect(report.changed == 2)
+        #expect(stamp(stuck) != nil)
+        try scratch.unmount(fs + "/x")
+    }
+
     @Test("a stamp that cannot be removed (immutable directory) stops every write it covers")
     func stuckStampStopsWrites() throws {
         let t = try StampedTree()
