@@ -245,19 +245,14 @@ struct StampedRepeatTests {
         var held = TreeLock.forTree(treeFD, directory: locks)
         #expect(held != nil)
         try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
-        let done = Flag()
         let (tree, waiting) = (t.tree, relabeler)
-        let worker = Thread {
-            _ = try? waiting.relabel(tree, to: labelA)
-            done.set()
-        }
-        worker.start()
+        let done = inBackground { _ = try? waiting.relabel(tree, to: labelA) }
         usleep(300_000)
         // Still waiting: the stamp it writes at the end is not there yet.
         #expect(!done.isSet)
         #expect(t.stamp() == nil)
         held = nil
-        while !done.isSet { usleep(10_000) }
+        done.wait()
         #expect(t.stamp() != nil)
     }
 
@@ -273,18 +268,13 @@ struct StampedRepeatTests {
         defer { close(fd) }
         var held = TreeLock.forWrites(directory: locks)
         #expect(held != nil)
-        let done = Flag()
         let waiting = relabeler
-        let worker = Thread {
-            _ = try? waiting.relabel(other, to: labelB)
-            done.set()
-        }
-        worker.start()
+        let done = inBackground { _ = try? waiting.relabel(other, to: labelB) }
         usleep(300_000)
         #expect(!done.isSet)
         #expect(label(other) == nil) // nothing written while it waits
         held = nil
-        while !done.isSet { usleep(10_000) }
+        done.wait()
         #expect(label(other) == labelB)
         #expect(label(other + "/f") == labelB)
         #expect(stamp(other) != nil)
@@ -337,18 +327,16 @@ struct StampedRepeatTests {
         #expect(held != nil)
         // Released only after the relabel finished, or after a minute if
         // it waits for the lock: then it finishes after the release.
-        let done = Flag()
         let released = Flag()
         let finishedWhileHeld = Flag()
         let (tree, reader) = (t.tree, relabeler)
-        Thread {
+        let done = inBackground {
             if (try? reader.relabel(tree, to: labelA))?.unread == 14 && !released.isSet { finishedWhileHeld.set() }
-            done.set()
-        }.start()
+        }
         for _ in 0..<6000 where !done.isSet { usleep(10_000) }
         released.set()
         held = nil
-        while !done.isSet { usleep(10_000) }
+        done.wait()
         #expect(finishedWhileHeld.isSet)
     }
 
@@ -362,19 +350,14 @@ struct StampedRepeatTests {
         let file = t.tree + "/b/f1"
         try t.setLabel(labelB, [file])
         var held = TreeLock.forWrites(directory: locks)
-        let done = Flag()
         let (tree, waiting) = (t.tree, relabeler)
-        let worker = Thread {
-            _ = try? waiting.relabel(tree, to: labelA)
-            done.set()
-        }
-        worker.start()
+        let done = inBackground { _ = try? waiting.relabel(tree, to: labelA) }
         usleep(300_000)
         #expect(!done.isSet)
         #expect(label(file) == labelB)
         #expect(t.stamp() != nil) // not removed: nothing is written before the lock
         held = nil
-        while !done.isSet { usleep(10_000) }
+        done.wait()
         #expect(label(file) == labelA)
         #expect(t.stamp() != nil)
     }
@@ -407,7 +390,7 @@ struct StampedRepeatTests {
         }
         _ = try innerRelabeler.relabel(inner, to: labelB)
         #expect(outerBlocked.isSet)
-        while !outerDone.isSet { usleep(10_000) }
+        outerDone.wait()
         // The outer walk ran after the inner one and relabeled all of b.
         var full = relabeler
         full.full = true
@@ -631,4 +614,15 @@ private final class Flag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
+    func wait() { while !isSet { usleep(10_000) } }
+}
+
+/// Runs `body` on a thread of its own; the flag is set when it returns.
+private func inBackground(_ body: @escaping @Sendable () -> Void) -> Flag {
+    let done = Flag()
+    Thread {
+        body()
+        done.set()
+    }.start()
+    return done
 }
