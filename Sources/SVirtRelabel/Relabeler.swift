@@ -80,7 +80,7 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   (see WritePolicy), which saves a system call per entry on a first pass.
 /// - A finished walk stamps the root (TreeStamp). The next one to the same
 ///   label reads the label of every directory, but the files only of
-///   directories that changed since (ctime), and everything below
+///   directories whose entries changed since (mtime), and everything below
 ///   a directory whose own label was wrong or that may have been moved in:
 ///   a repeat costs a few system calls per directory instead of one per
 ///   entry.
@@ -184,15 +184,14 @@ public struct Relabeler: Sendable {
             let passFD = openat(dirFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard passFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
             let root = DirHandle(fd: passFD, path: source.path,
-                                 labelsEntries: Walk.changed(passFD, since: since, calls: calls),
+                                 labelsEntries: since == nil || Walk.changes(passFD, since: since, calls: calls).entries,
                                  verifiesSubtree: since == nil)
             let walk = Walk(root: root, label: fileLabel, threadLimit: limit, entryChecks: entryChecks,
                             mayWriteBlind: !alwaysReadFirst && !rootLabeled
                                 && fileSystem.map(WritePolicy.cheapRewrite(fileSystemType:)) == true,
                             method: method, rootMount: source.mount, calls: calls,
                             since: since, stampPresent: stampBytes != nil,
-                            startsOverToWrite: stamps && writeLock == nil,
-                            recordsTimes: stamps && writeLock != nil, ancestors: ancestors,
+                            startsOverToWrite: stamps && writeLock == nil, ancestors: ancestors,
                             afterDirectoryLabel: afterDirectoryLabel)
             // The root first: a walk of a tree inside a stamped one shows on
             // its root's label even to relabelers that keep no stamps.
@@ -203,7 +202,6 @@ public struct Relabeler: Sendable {
             case .stop(let warning): report.warnings.append(warning); return report
             case .failure(let error): throw walk.failure ?? error
             }
-            walk.noteTime(root.path, root.fd)
             let below = try walk.run()
             if walk.mustStartOver {
                 writeLock = TreeLock.forWrites(directory: lockDirectory)
@@ -215,11 +213,7 @@ public struct Relabeler: Sendable {
             report.unread = below.unread
             report.warnings += below.warnings
             if walk.stoppedWithWarning { return report }
-            // A walk that wrote vouches from after its own writes if nothing
-            // it noted changed since (Walk.noteTime); else from its start.
-            let verified = report.changed > 0 ? walk.newestNotedTimeIfUnchanged() : nil
-            let stamp = (verified.map { TreeStamp(label: fileLabel, since: $0) }
-                ?? TreeStamp.forWalk(startingAt: start, label: fileLabel)).encoded
+            let stamp = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded
             if !stamps {
                 // A locked walk of this tree may have stamped it meanwhile,
                 // over labels this one went on writing.

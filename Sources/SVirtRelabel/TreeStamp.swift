@@ -1,7 +1,5 @@
 /// What a finished relabel leaves on its tree's root: the label it gave
-/// the tree, and the time it vouches from (a walk that wrote: its newest
-/// own write, if nothing else changed meanwhile, see Walk.noteTime; else
-/// a little before the walk started). The next relabel to the
+/// the tree, and a time before the walk started. The next relabel to the
 /// same label (root carrying it, stamp not from the future, a local file
 /// system, the tree's TreeLock held) trusts the files of every directory
 /// whose entries have not changed since that time: it still reads and
@@ -10,14 +8,11 @@
 ///
 /// What it sees:
 /// - Creating, removing, renaming or hard-linking an entry sets its
-///   directory's ctime, and so does setting its mtime back (cp -a, rsync
-///   -a, tar); nobody can set a ctime back. A file moved in with a foreign
-///   label (`mv` keeps labels) is so found: its directory is read in full.
-///   The root's own entries are always read: writing the stamp changes
-///   its ctime.
-/// - A directory moved in gets a new ctime, and so does the directory it
-///   went into: a changed directory inside a changed one is read in full,
-///   everything below it included.
+///   directory's mtime, so a file moved in with a foreign label (`mv`
+///   keeps labels) is found: its directory is read in full.
+/// - A directory moved in keeps its mtime but gets a new ctime: under a
+///   directory whose entries changed, a subdirectory with a new ctime is
+///   read in full, everything below it included.
 /// - A directory whose own label is wrong is read in full, everything
 ///   below it included: a finished recursive relabel by another tool
 ///   (chcon -R, restorecon -R, go-selinux) changed it too.
@@ -40,7 +35,7 @@
 /// does not see (another mount namespace), or a stamp above it that only
 /// read-only mounts, or mount points that are not UTF-8, show; a relabel
 /// that could not take its locks (lock directory unusable) racing one that
-/// could; nor a clock set back. Each can
+/// could; nor mtimes set back on purpose, or a clock set back. Each can
 /// only take access away from the container, never give it more than the
 /// relabel would. `--full-relabel`, or removing the stamp, reads
 /// everything.
@@ -51,9 +46,10 @@
 /// time.
 public struct TreeStamp: Sendable, Equatable {
     public static let xattrName = "trusted.svirt.relabel"
-    /// Taken off the time the stamp vouches from: file system timestamps
-    /// come from a coarse clock, up to a tick (1-10 ms) behind this one.
-    public static let slackNanoseconds: Int64 = 50_000_000
+    /// Taken off the walk's start time: file system timestamps come from a
+    /// coarse clock (up to a tick behind), and what changed around the
+    /// start is cheap to read once more.
+    public static let slackSeconds: Int64 = 2
 
     public let label: [UInt8]
     public let since: Timestamp
@@ -77,11 +73,9 @@ public struct TreeStamp: Sendable, Equatable {
         self.since = since
     }
 
-    /// The stamp vouching for the tree as seen from `start` on.
+    /// The stamp for a walk that starts at `start`.
     public static func forWalk(startingAt start: Timestamp, label: FileLabel) -> TreeStamp {
-        let nanoseconds = start.seconds * 1_000_000_000 + Int64(start.nanoseconds) - slackNanoseconds
-        return TreeStamp(label: label, since: Timestamp(seconds: nanoseconds / 1_000_000_000,
-                                                         nanoseconds: UInt32(nanoseconds % 1_000_000_000)))
+        TreeStamp(label: label, since: Timestamp(seconds: start.seconds - slackSeconds, nanoseconds: start.nanoseconds))
     }
 
     public var encoded: [UInt8] {

@@ -21,7 +21,7 @@ final class DirHandle: Sendable {
     /// Whether the labels of its non-directory entries are read (see
     /// TreeStamp); subdirectories are always opened and their labels read.
     let labelsEntries: Bool
-    /// Whether everything below it is read, whatever the times say: the
+    /// Whether everything below it is read, whatever the mtimes say: the
     /// walk is not trusting a stamp, or this directory's label was wrong.
     let verifiesSubtree: Bool
     /// `relabeled`: writing its label removed its stamp and cleared those
@@ -71,7 +71,7 @@ final class Walk: @unchecked Sendable {
     /// The tree's mount, which every entry is compared with (see MountIdentity).
     let rootMount: MountIdentity.Root
     let calls: KernelCalls
-    /// From a trusted TreeStamp: directories whose ctime is older have
+    /// From a trusted TreeStamp: directories whose mtime is older have
     /// their files trusted. nil: every entry is read.
     let since: TreeStamp.Timestamp?
     /// Set once the walk is ready to write: the root's stamp is gone, so an
@@ -82,9 +82,6 @@ final class Walk: @unchecked Sendable {
     /// write it stops, for the caller to start over under the lock.
     private let startsOverToWrite: Bool
     private(set) var mustStartOver = false
-    /// See noteTime. Guarded by `mutex`.
-    let recordsTimes: Bool
-    private var times: [String: TreeStamp.Timestamp] = [:]
     /// Directories above the root (Relabeler.covering), whose stamps go before the
     /// first write (see beforeFirstWrite).
     private let ancestors: [String]
@@ -112,13 +109,12 @@ final class Walk: @unchecked Sendable {
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
          since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false,
-         startsOverToWrite: Bool = false, recordsTimes: Bool = false, ancestors: [String] = [],
+         startsOverToWrite: Bool = false, ancestors: [String] = [],
          afterDirectoryLabel: (@Sendable (String) -> Void)? = nil) {
         self.mayWriteBlind = mayWriteBlind
         self.since = since
         self.stampPresent = stampPresent
         self.startsOverToWrite = startsOverToWrite
-        self.recordsTimes = recordsTimes
         self.ancestors = ancestors
         self.afterDirectoryLabel = afterDirectoryLabel
         self.calls = calls
@@ -181,51 +177,21 @@ final class Walk: @unchecked Sendable {
         unlock()
     }
 
-    /// Whether the directory open at `fd` changed since the stamp's time,
-    /// by its ctime: set when an entry is added, removed, renamed or
-    /// linked, when the directory itself is moved, and whenever its mtime
-    /// is set (cp -a, rsync -a and tar restore mtimes; nobody can set a
-    /// ctime back). True when no stamp is trusted or the time is unknown.
-    func changedSince(_ fd: Int32) -> Bool {
-        Walk.changed(fd, since: since, calls: calls)
+    /// What changed in the directory open at `fd` since the stamp's time:
+    /// its entries (mtime: added, removed, renamed, linked), or the
+    /// directory itself (ctime: also when it was moved, as a rename leaves
+    /// the moved directory's mtime alone). Both true when no stamp is
+    /// trusted or the times are unknown.
+    func changes(_ fd: Int32) -> (entries: Bool, inode: Bool) {
+        Walk.changes(fd, since: since, calls: calls)
     }
 
-    static func changed(_ fd: Int32, since: TreeStamp.Timestamp?, calls: KernelCalls) -> Bool {
-        guard let since else { return true }
-        guard let ctime = ctime(fd, calls: calls) else { return true }
-        return ctime >= since
-    }
-
-    static func ctime(_ fd: Int32, calls: KernelCalls) -> TreeStamp.Timestamp? {
-        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxCtime)
-        return e == 0 && st.mask & LinuxFlag.statxCtime != 0 ? st.ctime : nil
-    }
-
-    /// A writing walk's own label writes change the ctimes of the
-    /// directories it labels, after its start. So it notes each
-    /// directory's ctime once its own writes to it are done (before its
-    /// entries are read); if at the end none changed since, nobody else
-    /// touched them, and the stamp can vouch from the newest noted ctime:
-    /// any later change gets a ctime at least that (the same clock, later),
-    /// and only directories written in that last clock tick are read again.
-    func noteTime(_ path: String, _ fd: Int32) {
-        guard recordsTimes, let ctime = Walk.ctime(fd, calls: calls) else { return }
-        lock(); times[path] = ctime; unlock()
-    }
-
-    /// The newest noted ctime if every noted directory still has its own
-    /// (looked up by path; what cannot be found counts as changed), else nil.
-    func newestNotedTimeIfUnchanged() -> TreeStamp.Timestamp? {
-        guard recordsTimes else { return nil }
-        var newest: TreeStamp.Timestamp?
-        for (path, noted) in times {
-            let (e, st) = Linux.statx(AT_FDCWD, path,
-                                      flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
-                                      mask: LinuxFlag.statxCtime)
-            guard e == 0, st.mask & LinuxFlag.statxCtime != 0, st.ctime == noted else { return nil }
-            if newest.map({ noted > $0 }) ?? true { newest = noted }
-        }
-        return newest
+    static func changes(_ fd: Int32, since: TreeStamp.Timestamp?, calls: KernelCalls) -> (entries: Bool, inode: Bool) {
+        guard let since else { return (true, true) }
+        let mask = LinuxFlag.statxMtime | LinuxFlag.statxCtime
+        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: mask)
+        guard e == 0, st.mask & mask == mask else { return (true, true) }
+        return (st.mtime >= since, st.ctime >= since)
     }
 
     /// Called before a label is written in `dir` (an entry of it, or a
@@ -295,7 +261,6 @@ final class Walk: @unchecked Sendable {
             if failed == nil { readyToWrite.store(true, ordering: .releasing) }
         }
         unlock()
-        if failed == nil && stampPresent { noteTime(root.path, root.fd) } // the removal changed it
         guard let failed else { return true }
         stopWriting(failed.errno, failed.path)
         return false

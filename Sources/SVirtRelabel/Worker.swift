@@ -82,11 +82,10 @@ struct Worker {
         var subtree = task.parent.verifiesSubtree || relabeled
         var entries = subtree
         if !subtree {
-            let changed = walk.changedSince(fd)
-            subtree = task.parent.labelsEntries && changed
-            entries = changed
+            let changed = walk.changes(fd)
+            subtree = task.parent.labelsEntries && changed.inode
+            entries = subtree || changed.entries
         }
-        walk.noteTime(task.path, fd)
         let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries,
                             verifiesSubtree: subtree, relabeled: relabeled)
         record(outcome, dir.path)
