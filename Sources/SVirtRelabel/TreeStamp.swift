@@ -35,7 +35,12 @@
 /// does not see (another mount namespace), or a stamp above it that only
 /// read-only mounts, or mount points that are not UTF-8, show; a relabel
 /// that could not take its locks (lock directory unusable) racing one that
-/// could; nor mtimes set back on purpose, or a clock set back. Each can
+/// could; nor mtimes set back, which cp -a, cp -p, rsync -a and tar x do
+/// to a directory after adding files to it (mtime, not ctime, because our
+/// own label writes set every ctime: judging by ctime made the first
+/// repeat after each relabel read everything, and vouching from our own
+/// last write instead is unsound with coarse timestamps); nor a clock set
+/// back. Each can
 /// only take access away from the container, never give it more than the
 /// relabel would. `--full-relabel`, or removing the stamp, reads
 /// everything.

@@ -141,6 +141,20 @@ struct StampedRepeatTests {
         #expect(report == RelabelReport(visited: 18, changed: 1, unread: 0))
     }
 
+    @Test("trade-off: a file copied in by a tool that sets the directory's mtime back (cp -a) is trusted; --full-relabel reads it")
+    func mtimeSetBackNeedsFull() throws {
+        let t = try StampedTree()
+        let added = t.scratch.file("tree/b/c/added")
+        try t.setLabel(labelB, [added])
+        try t.ageDirectories() // what cp -a, rsync -a and tar x do to the directory
+        _ = try Relabeler(threads: 2).relabel(t.tree, to: labelA)
+        #expect(label(added) == labelB)
+        var full = Relabeler(threads: 2)
+        full.full = true
+        #expect(try full.relabel(t.tree, to: labelA).changed == 1)
+        #expect(label(added) == labelA)
+    }
+
     @Test("a stamp not written by a finished walk to this label is not trusted: every file is read", arguments: [
         "future", "other label", "malformed",
     ])
