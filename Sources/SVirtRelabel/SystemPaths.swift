@@ -106,12 +106,16 @@ struct PasswordFile {
     }
 
     /// Lines that are not seven fields with a numeric uid and an absolute
-    /// home are skipped (comments, NIS `+` lines).
+    /// home are skipped (comments, NIS `+` lines). Split as bytes, like the
+    /// paths (see SystemPathPolicy): a ":" or "/" followed by a combining
+    /// mark is one Swift Character, and would hide a user's home.
     static func parse(_ text: String) -> [User] {
-        text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-            guard fields.count == 7, let uid = uid_t(fields[2]), fields[5].hasPrefix("/") else { return nil }
-            return User(name: String(fields[0]), uid: uid, home: String(fields[5]))
+        text.utf8.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+            guard fields.count == 7, let uid = uid_t(String(decoding: fields[2], as: UTF8.self)),
+                  fields[5].first == UInt8(ascii: "/") else { return nil }
+            return User(name: String(decoding: fields[0], as: UTF8.self), uid: uid,
+                        home: String(decoding: fields[5], as: UTF8.self))
         }
     }
 }

@@ -3,6 +3,13 @@ import Testing
 
 @Suite("PasswordFile")
 struct PasswordFileTests {
+    @Test("a GECOS field starting with a combining mark does not hide the user's home")
+    func combiningMarkInGecos() {
+        let users = PasswordFile.parse("bob:x:1001:1001:\u{301}Bob:/home/bob:/bin/sh\n")
+        #expect(users.map(\.home) == ["/home/bob"])
+        #expect(users.map(\.uid) == [1001])
+    }
+
     @Test("passwd lines give name, uid and home; malformed lines and relative homes are skipped")
     func parse() {
         let text = """
