@@ -107,15 +107,11 @@ public enum MountTable {
     /// contain `path`. A bind mount of /usr/share/doc at /tmp/x makes
     /// /tmp/x/a visible as /usr/share/doc/a too (through the mount at /).
     public static func views(of path: String, mountID: UInt64, mounts: [MountEntry]) -> [String]? {
-        guard let own = mounts.first(where: { $0.id == mountID }),
-              let below = relative(path, under: own.mountPoint) else { return nil }
-        let inFileSystem = join(own.root, below)
+        guard let sightings = sightings(of: path, mountID: mountID, mounts: mounts) else { return nil }
         var views: [String] = []
-        for mount in mounts where mount.device == own.device {
-            if let rest = relative(inFileSystem, under: mount.root) {
-                let view = join(mount.mountPoint, rest)
-                if !views.contains(where: { $0.utf8.elementsEqual(view.utf8) }) { views.append(view) }
-            }
+        for (mount, rest) in sightings {
+            let view = join(mount.mountPoint, rest)
+            if !views.contains(where: { $0.utf8.elementsEqual(view.utf8) }) { views.append(view) }
         }
         return views
     }
@@ -128,12 +124,9 @@ public enum MountTable {
     /// this namespace shows are not known, and not among them.
     public static func coveringDirectories(of path: String, mountID: UInt64,
                                            mounts: [MountEntry]) -> [(path: String, mountID: UInt64)]? {
-        guard let own = mounts.first(where: { $0.id == mountID }),
-              let below = relative(path, under: own.mountPoint) else { return nil }
-        let inFileSystem = join(own.root, below)
+        guard let sightings = sightings(of: path, mountID: mountID, mounts: mounts) else { return nil }
         var result: [(path: String, mountID: UInt64)] = []
-        for mount in mounts where mount.device == own.device {
-            guard let rest = relative(inFileSystem, under: mount.root), !rest.isEmpty else { continue }
+        for (mount, rest) in sightings where !rest.isEmpty {
             var parts = rest.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
             while !parts.isEmpty {
                 parts.removeLast()
@@ -146,8 +139,19 @@ public enum MountTable {
         return result
     }
 
-    static func relative(_ path: String, under top: String) -> String? {
-        SystemPathPolicy.relative(path, under: top)
+    /// Each mount of `path`'s file system whose root contains it, with the
+    /// part of it below that root; nil when mount `mountID` is not in the
+    /// table or does not contain `path`.
+    private static func sightings(of path: String, mountID: UInt64,
+                                  mounts: [MountEntry]) -> [(mount: MountEntry, rest: String)]? {
+        guard let own = mounts.first(where: { $0.id == mountID }),
+              let below = SystemPathPolicy.relative(path, under: own.mountPoint) else { return nil }
+        let inFileSystem = join(own.root, below)
+        return mounts.compactMap { mount in
+            guard mount.device == own.device,
+                  let rest = SystemPathPolicy.relative(inFileSystem, under: mount.root) else { return nil }
+            return (mount, rest)
+        }
     }
 
     static func join(_ top: String, _ rest: String) -> String {

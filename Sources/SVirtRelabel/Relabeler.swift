@@ -163,6 +163,7 @@ public struct Relabeler: Sendable {
         let treeLock = Relabeler.keepsLocalTimes(fileSystem) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
         var stamps = treeLock != nil
         var writeLock: TreeLock?
+        var mustLock = false
         while true {
             let start = Relabeler.now()
             let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
@@ -174,7 +175,7 @@ public struct Relabeler: Sendable {
             // write lock, then reads everything anew. One that trusts a
             // stamp reads without it, and starts over under it if it must
             // write, as what it read may have changed while it did not hold it.
-            if stamps && since == nil && writeLock == nil {
+            if stamps && (since == nil || mustLock) && writeLock == nil {
                 writeLock = TreeLock.forWrites(directory: lockDirectory)
                 if writeLock == nil { stamps = false }
                 continue
@@ -204,8 +205,7 @@ public struct Relabeler: Sendable {
             }
             let below = try walk.run()
             if walk.mustStartOver {
-                writeLock = TreeLock.forWrites(directory: lockDirectory)
-                if writeLock == nil { stamps = false }
+                mustLock = true
                 continue
             }
             report.visited += below.visited
@@ -278,10 +278,10 @@ public struct Relabeler: Sendable {
         return TreeStamp.Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: UInt32(ts.tv_nsec))
     }
 
-    /// The root's stamp as stored, nil when it has none; empty when it is
-    /// longer than any stamp we write (not ours, but present: removed
+    /// The root's stamp as stored (`call` and `target` as for
+    /// XattrAccess.get: an fd, or a path), nil when it has none; empty when
+    /// it is longer than any stamp we write (not ours, but present: removed
     /// before writing like any other).
-    /// `call` and `target` as for XattrAccess.get: an fd, or a path.
     static func readStamp(_ call: Int, _ target: Int) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4096 + 64)
         let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0, name: TreeStamp.xattrName) }

@@ -101,7 +101,6 @@ enum XattrAccess {
         }
     }
 
-    /// fremovexattr of another attribute (the tree stamp).
     /// lremovexattr: `path`'s own attribute, a final symlink not followed.
     static func remove(path: UnsafePointer<CChar>, name: String) -> Int {
         name.withCString { key in
@@ -109,6 +108,7 @@ enum XattrAccess {
         }
     }
 
+    /// fremovexattr of the directory open at `fd`.
     static func remove(_ fd: Int32, name: String) -> Int {
         name.withCString { key in
             retrying { RawSyscall.call(SyscallNumber.fremovexattr, Int(fd), Int(bitPattern: key)) }
@@ -157,9 +157,8 @@ enum Stamps {
     /// tree itself is writable, and no relabel through those mounts can
     /// write (a documented blind spot, should they turn writable).
     static func remove(paths: [String]) -> (errno: Int32, path: String)? {
-        var refused: [(Int32, String)] = []
-        for path in paths where !path.withCString(remove(path:)) { refused.append((errno, path)) }
-        for (_, path) in refused where !path.withCString(remove(path:)) && errno != EROFS { return (errno, path) }
+        let refused = paths.filter { !$0.withCString(remove(path:)) }
+        for path in refused where !path.withCString(remove(path:)) && errno != EROFS { return (errno, path) }
         return nil
     }
 
