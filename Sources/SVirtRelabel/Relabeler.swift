@@ -79,11 +79,11 @@ public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible 
 ///   directory whose entries keep differing is written without reading
 ///   (see WritePolicy), which saves a system call per entry on a first pass.
 /// - A finished walk stamps the root (TreeStamp). The next one to the same
-///   label reads the label of every directory, but the files only of
-///   directories whose entries changed since (mtime), and everything below
-///   a directory whose own label was wrong or that may have been moved in:
-///   a repeat costs a few system calls per directory instead of one per
-///   entry.
+///   label reads the label of every directory, but the files only of the
+///   root and of directories that changed since (ctime), and everything
+///   below a directory whose own label was wrong or that may have been
+///   moved in: a repeat costs a few system calls per directory instead of
+///   one per entry.
 /// - Parallel: subdirectories and batches of a large directory's entries go
 ///   to up to `threads` threads, started only when there is work for them.
 /// - Stamps covering a write (the written directory's, those up to the
@@ -112,6 +112,10 @@ public struct Relabeler: Sendable {
     var calls = KernelCalls()
     /// Read every entry, ignoring the tree's stamp (a stamp is still left).
     public var full = false
+    /// How long before its start a walk's stamp vouches from (see
+    /// TreeStamp.slackSeconds). Tests set 0 to see a renewed stamp trusted
+    /// without waiting out the slack.
+    var stampSlack = TreeStamp.slackSeconds
     /// Where TreeLock keeps its lock files (tests use their own).
     var lockDirectory = TreeLock.defaultDirectory
     /// Tests: runs in the walk after each directory below the root has had
@@ -184,9 +188,9 @@ public struct Relabeler: Sendable {
             // directory offset that the previous pass read to the end.
             let passFD = openat(dirFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard passFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
-            let root = DirHandle(fd: passFD, path: source.path,
-                                 labelsEntries: since == nil || Walk.changes(passFD, since: since, calls: calls).entries,
-                                 verifiesSubtree: since == nil)
+            // The root's own entries are always read: writing its stamp
+            // set its ctime after the stamp's time.
+            let root = DirHandle(fd: passFD, path: source.path, labelsEntries: true, verifiesSubtree: since == nil)
             let walk = Walk(root: root, label: fileLabel, threadLimit: limit, entryChecks: entryChecks,
                             mayWriteBlind: !alwaysReadFirst && !rootLabeled
                                 && fileSystem.map(WritePolicy.cheapRewrite(fileSystemType:)) == true,
@@ -213,7 +217,7 @@ public struct Relabeler: Sendable {
             report.unread = below.unread
             report.warnings += below.warnings
             if walk.stoppedWithWarning { return report }
-            let stamp = TreeStamp.forWalk(startingAt: start, label: fileLabel).encoded
+            let stamp = TreeStamp.forWalk(startingAt: start, label: fileLabel, slack: stampSlack).encoded
             if !stamps {
                 // A locked walk of this tree may have stamped it meanwhile,
                 // over labels this one went on writing.

@@ -2,20 +2,30 @@
 /// the tree, and a time before the walk started. The next relabel to the
 /// same label (root carrying it, stamp not from the future, a local file
 /// system, the tree's TreeLock held) trusts the files of every directory
-/// whose entries have not changed since that time: it still reads and
-/// compares the label of every directory, but not of the files in an
-/// unchanged one.
+/// whose ctime is older than that time: it still reads and compares the
+/// label of every directory, but not of the files in an unchanged one.
 ///
-/// What it sees:
-/// - Creating, removing, renaming or hard-linking an entry sets its
-///   directory's mtime, so a file moved in with a foreign label (`mv`
-///   keeps labels) is found: its directory is read in full.
-/// - A directory moved in keeps its mtime but gets a new ctime: under a
-///   directory whose entries changed, a subdirectory with a new ctime is
-///   read in full, everything below it included.
-/// - A directory whose own label is wrong is read in full, everything
-///   below it included: a finished recursive relabel by another tool
-///   (chcon -R, restorecon -R, go-selinux) changed it too.
+/// What a stamp vouches for: that no directory with an older ctime has
+/// changed its entries or itself since the walk began, and that the walk
+/// left every entry of the tree with the label. It vouches from the walk's
+/// start, never from its end or its last write: whatever changed during
+/// the walk, even in a directory it had already read, has a ctime after
+/// the stamp's time and is read next time.
+///
+/// Why ctime: creating, removing, renaming or hard-linking an entry sets
+/// its directory's ctime, and so does any change to the directory itself
+/// (mode, owner, xattrs, being moved) or to its times. mtime is not enough:
+/// cp -a, rsync -a and tar x set a directory's mtime back after filling it,
+/// but nothing can set a ctime back. The price: our own writes of a
+/// directory's label set its ctime too, so the first repeat after a walk
+/// that wrote labels reads those directories in full (and renews the stamp
+/// when it writes nothing); the repeats after that read directories only.
+///
+/// What it sees, then:
+/// - An entry added, removed, renamed or linked, by any tool, with any
+///   times it restores afterwards: its directory is read in full.
+/// - A directory moved in (new ctime under a directory that changed), or
+///   whose own label is wrong: read in full, everything below included.
 /// - Our own writes never fall under a stamp: before a label is written
 ///   in a directory, the stamps of that directory, of every directory up
 ///   to the walk's root and of the directories above the root on its file
@@ -26,24 +36,14 @@
 ///   read under the write lock; a read-only repeat renews its stamp only
 ///   if nobody removed it meanwhile (TreeLock).
 ///
-/// What it does not see: label changes by other tools that leave the
-/// directory labels alone: a hand-made label on an existing file (chcon
-/// without -R, setfattr) in an unchanged directory, or a chcon -R stopped
-/// before it reached the directories (it labels them after their
-/// contents); a relabel of another tree holding hard links to files of
-/// this one; a relabel reaching the tree through a mount this process
-/// does not see (another mount namespace), or a stamp above it that only
-/// read-only mounts, or mount points that are not UTF-8, show; a relabel
-/// that could not take its locks (lock directory unusable) racing one that
-/// could; nor mtimes set back, which cp -a, cp -p, rsync -a and tar x do
-/// to a directory after adding files to it (mtime, not ctime, because our
-/// own label writes set every ctime: judging by ctime made the first
-/// repeat after each relabel read everything, and vouching from our own
-/// last write instead is unsound with coarse timestamps); nor a clock set
-/// back. Each can
-/// only take access away from the container, never give it more than the
-/// relabel would. `--full-relabel`, or removing the stamp, reads
-/// everything.
+/// What it does not see (the man page's CAVEATS are the list users read):
+/// a label changed by another tool on an existing file of a directory that
+/// did not change (chcon without -R, setfattr); a relabel of another tree
+/// holding hard links to files of this one; a relabel reaching the tree
+/// through a mount this process does not see, or racing one that could not
+/// take its locks; a clock set back. Each can only take access away from
+/// the container, never give it more than the relabel would.
+/// `--full-relabel`, or removing the stamp, reads everything.
 ///
 /// Stored as `trusted.svirt.relabel` (only CAP_SYS_ADMIN may set trusted.*,
 /// so a container cannot forge one): "1 SECONDS.NANOSECONDS LABEL". A file
@@ -52,8 +52,8 @@
 public struct TreeStamp: Sendable, Equatable {
     public static let xattrName = "trusted.svirt.relabel"
     /// Taken off the walk's start time: file system timestamps come from a
-    /// coarse clock (up to a tick behind), and what changed around the
-    /// start is cheap to read once more.
+    /// coarse clock (up to a tick behind) and may be truncated to whole
+    /// seconds, and what changed around the start is cheap to read once more.
     public static let slackSeconds: Int64 = 2
 
     public let label: [UInt8]
@@ -78,9 +78,20 @@ public struct TreeStamp: Sendable, Equatable {
         self.since = since
     }
 
+    /// Whether a directory with this ctime may have changed since `since`.
+    /// The slack in `since` (forWalk) is what makes this hold with coarse
+    /// timestamps: a change at or after the walk's start gets a ctime no
+    /// earlier than the start truncated to the file system's granularity
+    /// (1 s at the coarsest: ext2/3, ext4 with 128-byte inodes) less a
+    /// clock tick, which is still later than the start less 2 s.
+    public static func changed(ctime: Timestamp, since: Timestamp) -> Bool {
+        ctime >= since
+    }
+
     /// The stamp for a walk that starts at `start`.
-    public static func forWalk(startingAt start: Timestamp, label: FileLabel) -> TreeStamp {
-        TreeStamp(label: label, since: Timestamp(seconds: start.seconds - slackSeconds, nanoseconds: start.nanoseconds))
+    public static func forWalk(startingAt start: Timestamp, label: FileLabel,
+                               slack: Int64 = slackSeconds) -> TreeStamp {
+        TreeStamp(label: label, since: Timestamp(seconds: start.seconds - slack, nanoseconds: start.nanoseconds))
     }
 
     public var encoded: [UInt8] {

@@ -21,7 +21,7 @@ final class DirHandle: Sendable {
     /// Whether the labels of its non-directory entries are read (see
     /// TreeStamp); subdirectories are always opened and their labels read.
     let labelsEntries: Bool
-    /// Whether everything below it is read, whatever the mtimes say: the
+    /// Whether everything below it is read, whatever the ctimes say: the
     /// walk is not trusting a stamp, or this directory's label was wrong.
     let verifiesSubtree: Bool
     /// `relabeled`: writing its label removed its stamp and cleared those
@@ -71,7 +71,7 @@ final class Walk: @unchecked Sendable {
     /// The tree's mount, which every entry is compared with (see MountIdentity).
     let rootMount: MountIdentity.Root
     let calls: KernelCalls
-    /// From a trusted TreeStamp: directories whose mtime is older have
+    /// From a trusted TreeStamp: directories whose ctime is older have
     /// their files trusted. nil: every entry is read.
     let since: TreeStamp.Timestamp?
     /// Set once the walk is ready to write: the root's stamp is gone, so an
@@ -177,21 +177,18 @@ final class Walk: @unchecked Sendable {
         unlock()
     }
 
-    /// What changed in the directory open at `fd` since the stamp's time:
-    /// its entries (mtime: added, removed, renamed, linked), or the
-    /// directory itself (ctime: also when it was moved, as a rename leaves
-    /// the moved directory's mtime alone). Both true when no stamp is
-    /// trusted or the times are unknown.
-    func changes(_ fd: Int32) -> (entries: Bool, inode: Bool) {
-        Walk.changes(fd, since: since, calls: calls)
-    }
-
-    static func changes(_ fd: Int32, since: TreeStamp.Timestamp?, calls: KernelCalls) -> (entries: Bool, inode: Bool) {
-        guard let since else { return (true, true) }
-        let mask = LinuxFlag.statxMtime | LinuxFlag.statxCtime
-        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: mask)
-        guard e == 0, st.mask & mask == mask else { return (true, true) }
-        return (st.mtime >= since, st.ctime >= since)
+    /// Whether the directory open at `fd` may have changed since the
+    /// stamp's time, judged by its ctime: adding, removing, renaming or
+    /// linking an entry sets it, and so does every change to the directory
+    /// itself (mode, owner, xattrs, being moved) and every change of its
+    /// times. Unlike mtime, which cp -a, rsync -a and tar x set back after
+    /// filling a directory, no call sets a ctime back. True when no stamp
+    /// is trusted or the time is unknown.
+    func changed(_ fd: Int32) -> Bool {
+        guard let since else { return true }
+        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxCtime)
+        guard e == 0, st.mask & LinuxFlag.statxCtime != 0 else { return true }
+        return TreeStamp.changed(ctime: st.ctime, since: since)
     }
 
     /// Called before a label is written in `dir` (an entry of it, or a

@@ -82,9 +82,9 @@ struct Worker {
         var subtree = task.parent.verifiesSubtree || relabeled
         var entries = subtree
         if !subtree {
-            let changed = walk.changes(fd)
-            subtree = task.parent.labelsEntries && changed.inode
-            entries = subtree || changed.entries
+            let changed = walk.changed(fd)
+            subtree = task.parent.labelsEntries && changed
+            entries = changed
         }
         let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries,
                             verifiesSubtree: subtree, relabeled: relabeled)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+@testable import SVirtRelabel
 
 /// A scratch directory on a real file system, removed (after unmounting
 /// anything the test mounted in it) when the test ends.
@@ -122,3 +123,19 @@ func makeSocket(_ path: String) throws {
 let labelA = "system_u:object_r:container_file_t:s0:c1,c2"
 let labelB = "system_u:object_r:container_file_t:s0:c3,c4"
 let labelC = "system_u:object_r:container_file_t:s0:c5,c6"
+
+/// The clock as Relabeler reads it, to nanoseconds.
+func preciseNow() -> TreeStamp.Timestamp { Relabeler.now() }
+
+/// Waits (bounded: one second) until the clock file times are taken from
+/// has passed `t`.
+func waitForCoarseClock(after t: TreeStamp.Timestamp) throws {
+    struct ClockStuck: Error {}
+    for _ in 0..<1000 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        if TreeStamp.Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: UInt32(ts.tv_nsec)) > t { return }
+        usleep(1000)
+    }
+    throw ClockStuck()
+}
