@@ -116,6 +116,8 @@ public struct Relabeler: Sendable {
     /// TreeStamp.slackSeconds). Tests set 0 to see a renewed stamp trusted
     /// without waiting out the slack.
     var stampSlack = TreeStamp.slackSeconds
+    /// How long a relabel waits for a lock before it fails (see TreeLock).
+    public var lockTimeout = TreeLock.defaultTimeout
     /// Where TreeLock keeps its lock files (tests use their own).
     var lockDirectory = TreeLock.defaultDirectory
     /// Tests: runs in the walk after each directory below the root has had
@@ -164,7 +166,9 @@ public struct Relabeler: Sendable {
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
         let fileSystem = Linux.fileSystemType(dirFD)
-        let treeLock = Relabeler.keepsLocalTimes(fileSystem) ? TreeLock.forTree(dirFD, directory: lockDirectory) : nil
+        let treeLock = Relabeler.keepsLocalTimes(fileSystem) ? try locking(source.path) { () throws(TreeLock.Timeout) in
+            try TreeLock.forTree(dirFD, directory: lockDirectory, timeout: lockTimeout)
+        } : nil
         var stamps = treeLock != nil
         var writeLock: TreeLock?
         var mustLock = false
@@ -180,7 +184,9 @@ public struct Relabeler: Sendable {
             // stamp reads without it, and starts over under it if it must
             // write, as what it read may have changed while it did not hold it.
             if stamps && (since == nil || mustLock) && writeLock == nil {
-                writeLock = TreeLock.forWrites(directory: lockDirectory)
+                writeLock = try locking(source.path) { () throws(TreeLock.Timeout) in
+                    try TreeLock.forWrites(directory: lockDirectory, timeout: lockTimeout)
+                }
                 if writeLock == nil { stamps = false }
                 continue
             }
@@ -230,7 +236,7 @@ public struct Relabeler: Sendable {
                 // walk saw). Renewed only if still the one read, checked and
                 // written under the write lock, which is not waited for: the
                 // old stamp stays right, only older.
-                if let lock = TreeLock.forWrites(directory: lockDirectory, wait: false) {
+                if let lock = try? TreeLock.forWrites(directory: lockDirectory, wait: false) {
                     if Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD)) == stampBytes {
                         Relabeler.writeStamp(stamp, dirFD)
                     }
@@ -239,6 +245,17 @@ public struct Relabeler: Sendable {
             }
             withExtendedLifetime((treeLock, writeLock)) {} // both until the stamp is on
             return report
+        }
+    }
+
+    /// A lock, or the relabel's failure when its wait timed out.
+    func locking(_ path: String,
+                 _ take: () throws(TreeLock.Timeout) -> TreeLock?) throws(RelabelError) -> TreeLock? {
+        do {
+            return try take()
+        } catch {
+            throw .failed(path, "relabel lock '\(error.name)' still held by \(error.holder) after \(lockTimeout == lockTimeout.rounded() ? String(Int(lockTimeout)) : String(lockTimeout)) s",
+                          errno: ETIMEDOUT)
         }
     }
 
@@ -359,7 +376,9 @@ public struct Relabeler: Sendable {
         // A write like any walk's: under the write lock, after the stamps
         // of the directories above it are gone.
         let lock = Relabeler.keepsLocalTimes(Linux.fileSystemType(source.fd))
-            ? TreeLock.forWrites(directory: lockDirectory) : nil
+            ? try locking(source.path) { () throws(TreeLock.Timeout) in
+                try TreeLock.forWrites(directory: lockDirectory, timeout: lockTimeout)
+            } : nil
         if let (e, ancestor) = Stamps.remove(paths: Relabeler.covering(source)) {
             if let warning = Walk.tolerated(e, ancestor) { return RelabelReport(visited: 1, warnings: [warning]) }
             throw .failed(ancestor, "removexattr \(TreeStamp.xattrName)", errno: e)

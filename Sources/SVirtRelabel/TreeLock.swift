@@ -19,9 +19,13 @@ import Musl
 ///   something to write, starts over under it; if it writes nothing, it
 ///   renews its stamp only under the lock, taken if free, and only if the
 ///   stamp is still the one it read. One lock, not one per device: a
-///   btrfs subvolume has a device of its own inside the same walk. Waiting
-///   has no timeout: a walk stuck on its disk holds up every walk that
-///   needs to write.
+///   btrfs subvolume has a device of its own inside the same walk.
+///
+/// Waiting is bounded (`defaultTimeout`, 300 s: long enough for a first
+/// pass over millions of files, short of a container start that never
+/// ends): a walk stuck on its disk would otherwise hold up every walk that
+/// needs to write. The holder writes its pid into the lock file, so a
+/// waiter that gives up can say who held it.
 ///
 /// Lock files are removed on release, by the holder only; a waiter that
 /// then holds a removed file's lock notices (the name no longer leads to
@@ -30,6 +34,14 @@ import Musl
 /// processes hold the lock at once.
 final class TreeLock {
     static let defaultDirectory = "/run/svirt-hook/relabel"
+    public static let defaultTimeout: Double = 300
+
+    /// The lock stayed held for the whole timeout.
+    struct Timeout: Error {
+        let name: String
+        /// "pid N (command)" as the lock file and /proc tell, or "unknown".
+        let holder: String
+    }
 
     private let fd: Int32
     private let path: String
@@ -44,43 +56,84 @@ final class TreeLock {
         close(fd)
     }
 
-    static func forTree(_ root: Int32, directory: String) -> TreeLock? {
+    static func forTree(_ root: Int32, directory: String,
+                        timeout: Double = defaultTimeout) throws(Timeout) -> TreeLock? {
         var st = stat()
         guard fstat(root, &st) == 0 else { return nil }
-        return acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory)
+        return try acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory, timeout: timeout)
     }
 
     /// The host's one write lock (see the type's comment); without
     /// `wait`, nil when another process holds it.
-    static func forWrites(directory: String, wait: Bool = true) -> TreeLock? {
-        acquire("writes", directory: directory, wait: wait)
+    static func forWrites(directory: String, wait: Bool = true,
+                          timeout: Double = defaultTimeout) throws(Timeout) -> TreeLock? {
+        try acquire("writes", directory: directory, wait: wait, timeout: timeout)
     }
 
-    /// Waits for the lock `name` (or, without `wait`, takes it only if it
-    /// is free). nil when the lock directory is unusable (cannot be made,
-    /// a symlink, not ours alone), the file cannot be opened, or it is
-    /// held and `wait` is false: the caller then trusts and writes no stamp.
-    static func acquire(_ name: String, directory: String, wait: Bool = true) -> TreeLock? {
+    /// Waits up to `timeout` seconds for the lock `name` (or, without
+    /// `wait`, takes it only if it is free). nil when the lock directory is
+    /// unusable (cannot be made, a symlink, not ours alone), the file
+    /// cannot be opened, or it is held and `wait` is false: the caller then
+    /// trusts and writes no stamp. Throws when the wait timed out.
+    static func acquire(_ name: String, directory: String, wait: Bool = true,
+                        timeout: Double = defaultTimeout) throws(Timeout) -> TreeLock? {
         guard let dir = openPrivateDirectory(directory) else { return nil }
         defer { close(dir) }
         let path = directory + "/" + name
+        let deadline = monotonicSeconds() + timeout
+        var pause: UInt32 = 1_000
         while true {
             let fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return nil }
-            while flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
-                if errno != EINTR {
+            // Polled rather than blocking: flock has no timeout of its own,
+            // and a signal-based one would need process-wide state.
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let e = errno
+                if e == EINTR { continue }
+                guard e == EWOULDBLOCK, wait else {
                     close(fd)
                     return nil
                 }
+                if monotonicSeconds() >= deadline {
+                    let holder = holderOf(fd)
+                    close(fd)
+                    throw Timeout(name: name, holder: holder)
+                }
+                usleep(pause)
+                pause = min(pause * 2, 50_000)
             }
             var held = stat()
             var named = stat()
             if fstat(fd, &held) == 0, fstatat(dir, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
                held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+                let pid = Array("\(getpid())\n".utf8)
+                if ftruncate(fd, 0) == 0 { _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
                 return TreeLock(fd: fd, path: path)
             }
             close(fd) // the previous holder removed it: lock the current file
         }
+    }
+
+    /// Who holds the lock file open at `fd`: the pid its holder wrote, and
+    /// that process's command name.
+    private static func holderOf(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0, let pid = Int32(String(decoding: buffer[0..<n], as: UTF8.self)
+            .split(separator: "\n").first ?? "") else { return "unknown" }
+        var comm = [UInt8](repeating: 0, count: 64)
+        let commFD = open("/proc/\(pid)/comm", O_RDONLY | O_CLOEXEC)
+        guard commFD >= 0 else { return "pid \(pid)" }
+        defer { close(commFD) }
+        let m = comm.withUnsafeMutableBytes { read(commFD, $0.baseAddress, $0.count) }
+        guard m > 0 else { return "pid \(pid)" }
+        return "pid \(pid) (\(String(decoding: comm[0..<m], as: UTF8.self).split(separator: "\n").first ?? ""))"
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Opens (making what is missing, mode 0700) `path` without following

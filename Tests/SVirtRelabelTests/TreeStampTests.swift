@@ -344,7 +344,7 @@ struct StampedRepeatTests {
         relabeler.lockDirectory = locks
         let treeFD = open(t.tree, O_RDONLY | O_DIRECTORY)
         defer { close(treeFD) }
-        var held = TreeLock.forTree(treeFD, directory: locks)
+        var held = try TreeLock.forTree(treeFD, directory: locks)
         #expect(held != nil)
         try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
         let (tree, waiting) = (t.tree, relabeler)
@@ -368,7 +368,7 @@ struct StampedRepeatTests {
         relabeler.lockDirectory = locks
         let fd = open(other, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        var held = TreeLock.forWrites(directory: locks)
+        var held = try TreeLock.forWrites(directory: locks)
         #expect(held != nil)
         let waiting = relabeler
         let done = inBackground { _ = try? waiting.relabel(other, to: labelB) }
@@ -423,7 +423,7 @@ struct StampedRepeatTests {
         relabeler.lockDirectory = locks
         _ = try relabeler.relabel(t.tree, to: labelA) // stamp written under these locks
         try t.renewStamp()
-        var held = TreeLock.forWrites(directory: locks)
+        var held = try TreeLock.forWrites(directory: locks)
         #expect(held != nil)
         // Released only after the relabel finished, or after a minute if
         // it waits for the lock: then it finishes after the release.
@@ -449,7 +449,7 @@ struct StampedRepeatTests {
         t.scratch.file("tree/b/new") // b changed: its files are read
         let file = t.tree + "/b/f1"
         try t.setLabel(labelB, [file])
-        var held = TreeLock.forWrites(directory: locks)
+        var held = try TreeLock.forWrites(directory: locks)
         let (tree, waiting) = (t.tree, relabeler)
         let done = inBackground { _ = try? waiting.relabel(tree, to: labelA) }
         usleep(300_000)
@@ -522,7 +522,7 @@ struct StampedRepeatTests {
         for _ in 0..<16 {
             Thread {
                 for _ in 0..<100 {
-                    guard let lock = TreeLock.acquire("churn", directory: locks) else { continue }
+                    guard let lock = try? TreeLock.acquire("churn", directory: locks) else { continue }
                     acquired.withLock { $0 += 1 }
                     if inside.withLock({ $0 += 1; return $0 }) > 1 { overlaps.withLock { $0 += 1 } }
                     usleep(50)
@@ -602,7 +602,7 @@ struct StampedRepeatTests {
         var relabeler = Relabeler(threads: 2)
         relabeler.lockDirectory = locks
         let before = try #require(t.stamp())
-        var held = TreeLock.forWrites(directory: locks)
+        var held = try TreeLock.forWrites(directory: locks)
         #expect(try relabeler.relabel(t.tree, to: labelA).changed == 0)
         #expect(t.stamp() == before)
         held = nil
@@ -693,17 +693,17 @@ struct StampedRepeatTests {
     func lockFilesAndDirectory() throws {
         let scratch = Scratch()
         let locks = scratch.dir("locks")
-        var lock = TreeLock.acquire("x", directory: locks)
+        var lock = try TreeLock.acquire("x", directory: locks)
         #expect(lock != nil)
         #expect(FileManager.default.fileExists(atPath: locks + "/x"))
         lock = nil
         #expect(!FileManager.default.fileExists(atPath: locks + "/x"))
         chmod(locks, 0o777)
-        #expect(TreeLock.acquire("x", directory: locks) == nil)
+        #expect(try TreeLock.acquire("x", directory: locks) == nil)
         scratch.symlink("link", to: locks)
         chmod(locks, 0o700)
-        #expect(TreeLock.acquire("x", directory: scratch.path + "/link") == nil)
-        #expect(TreeLock.acquire("x", directory: locks) != nil)
+        #expect(try TreeLock.acquire("x", directory: scratch.path + "/link") == nil)
+        #expect(try TreeLock.acquire("x", directory: locks) != nil)
     }
 }
 
@@ -753,5 +753,32 @@ struct CoarseTimestampTests {
         let start = TreeStamp.Timestamp(seconds: 1_700_000_000, nanoseconds: 0)
         let since = TreeStamp.forWalk(startingAt: start, label: FileLabel(labelA)).since
         #expect(!TreeStamp.changed(ctime: .init(seconds: 1_699_999_997, nanoseconds: 0), since: since))
+    }
+}
+
+@Suite("Lock waits are bounded")
+struct LockTimeoutTests {
+    @Test("a relabel that cannot get the write lock within its timeout fails with ETIMEDOUT, naming the holder, and writes nothing")
+    func writeLockTimeoutNamesHolder() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("tree")
+        let file = scratch.file("tree/f")
+        let locks = scratch.dir("locks")
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = locks
+        relabeler.lockTimeout = 0.2
+        var held = try TreeLock.forWrites(directory: locks)
+        #expect(held != nil)
+        do {
+            _ = try relabeler.relabel(tree, to: labelA)
+            Issue.record("relabel succeeded while the write lock was held")
+        } catch {
+            #expect(error.errno == ETIMEDOUT)
+            #expect(error.description.contains("pid \(getpid()) ("), "\(error)")
+            #expect(error.description.contains("'writes'"), "\(error)")
+        }
+        #expect(label(file) != labelA)
+        held = nil
+        #expect(try relabeler.relabel(tree, to: labelA).changed == 2)
     }
 }
