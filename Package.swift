@@ -3,7 +3,7 @@
 //
 // One target per concern so each compiles and tests on its own; none of the
 // library targets imports Foundation, because the hook runs on every container
-// start and Foundation costs milliseconds of start-up (see DESIGN.md).
+// start and Foundation costs milliseconds of start-up (see ARCHITECTURE.md).
 import PackageDescription
 
 let package = Package(
@@ -31,13 +31,14 @@ let package = Package(
         // On-disk MCS level reservations, unique across processes.
         .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
-        .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
-        // The pipeline: input bytes -> plan -> apply.
+        .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem"]),
+        // The pipeline: input bytes -> plan -> apply. SVirtSystem only reaches it
+        // through the modules below; it imports none of SVirtSystem's names.
         .target(name: "SVirtHook", dependencies: [
-            "SVirtSystem", "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
+            "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
         ]),
         .executableTarget(name: "svirt-hook", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtSystem",
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem",
         ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
@@ -45,10 +46,12 @@ let package = Package(
         .testTarget(name: "SVirtSystemTests", dependencies: ["SVirtSystem"]),
         .testTarget(name: "SVirtJSONTests", dependencies: ["SVirtJSON"]),
         .testTarget(name: "SVirtSELinuxTests", dependencies: ["SVirtSELinux"]),
-        .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI"]),
-        .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation"]),
+        .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI", "SVirtJSON"]),
+        .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
-        .testTarget(name: "SVirtHookTests", dependencies: ["SVirtHook", "SVirtAllocation"]),
+        .testTarget(name: "SVirtHookTests", dependencies: [
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON",
+        ]),
         // Runs the built binary (and real runc/podman/containerd when present).
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),
     ]
