@@ -25,28 +25,56 @@ public struct RelabelReport: Sendable, Equatable {
     }
 }
 
-/// A relabel that was refused or could not complete. One line, naming the
+/// A relabel that was refused or could not complete: one line, naming the
 /// path and, for a failed system call, the call and errno.
-public struct RelabelError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let path: String
-    /// The failed call ("setxattr", "open", ...), nil for a refusal.
-    public let call: String?
-    public let errno: Int32?
-    /// Why the path was refused, nil for a failed call.
-    public let refusal: String?
+public enum RelabelError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Not started: a system path, a home, an unidentifiable mount, a bad label.
+    case refused(_ path: String, _ reason: String)
+    /// A system call failed on `path`.
+    case failed(_ path: String, _ call: String, errno: Int32)
+    /// A relabel lock stayed held longer than the relabel waits (see TreeLock).
+    case lockTimedOut(_ path: String, lock: String, holder: String, seconds: Double)
 
-    public static func refused(_ path: String, _ why: String) -> RelabelError {
-        RelabelError(path: path, call: nil, errno: nil, refusal: why)
+    public var path: String {
+        switch self {
+        case .refused(let path, _), .failed(let path, _, _), .lockTimedOut(let path, _, _, _): path
+        }
     }
 
-    public static func failed(_ path: String, _ call: String, errno: Int32) -> RelabelError {
-        RelabelError(path: path, call: call, errno: errno, refusal: nil)
+    public var errno: Int32? {
+        switch self {
+        case .refused: nil
+        case .failed(_, _, let errno): errno
+        case .lockTimedOut: ETIMEDOUT
+        }
+    }
+
+    /// Why the path was refused, nil for a failure.
+    public var refusal: String? {
+        if case .refused(_, let reason) = self { return reason }
+        return nil
+    }
+
+    /// The same error, about `path` instead (an entry's error reported
+    /// before its path was known).
+    func at(_ path: String) -> RelabelError {
+        switch self {
+        case .refused(_, let reason): .refused(path, reason)
+        case .failed(_, let call, let errno): .failed(path, call, errno: errno)
+        case .lockTimedOut(_, let lock, let holder, let seconds): .lockTimedOut(path, lock: lock, holder: holder, seconds: seconds)
+        }
     }
 
     public var description: String {
-        if let refusal { return "relabel of \(path) refused: \(refusal)" }
-        let reason = errno.map { "\(Errno(rawValue: $0)) (errno \($0))" } ?? "failed"
-        return "relabel \(path): \(call ?? "?"): \(reason)"
+        switch self {
+        case .refused(let path, let reason):
+            return "relabel of \(path) refused: \(reason)"
+        case .failed(let path, let call, let errno):
+            return "relabel \(path): \(call): \(Errno(rawValue: errno)) (errno \(errno))"
+        case .lockTimedOut(let path, let lock, let holder, let seconds):
+            let time = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+            return "relabel \(path): relabel lock '\(lock)' still held by \(holder) after \(time) s (ETIMEDOUT)"
+        }
     }
 }
 
@@ -254,8 +282,7 @@ public struct Relabeler: Sendable {
         do {
             return try take()
         } catch {
-            throw .failed(path, "relabel lock '\(error.name)' still held by \(error.holder) after \(lockTimeout == lockTimeout.rounded() ? String(Int(lockTimeout)) : String(lockTimeout)) s",
-                          errno: ETIMEDOUT)
+            throw .lockTimedOut(path, lock: error.name, holder: error.holder, seconds: lockTimeout)
         }
     }
 

@@ -211,9 +211,7 @@ struct Worker {
         case .changed: visited += 1; changed += 1
         case .stop(let warning): walk.stop(warning: warning)
         case .failure(let error):
-            if !error.path.isEmpty { walk.fail(error) }
-            else if let refusal = error.refusal { walk.fail(.refused(path, refusal)) }
-            else { walk.fail(.failed(path, error.call ?? "?", errno: error.errno ?? 0)) }
+            walk.fail(error.path.isEmpty ? error.at(path) : error)
         }
     }
 

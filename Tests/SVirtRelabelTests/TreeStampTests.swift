@@ -773,9 +773,13 @@ struct LockTimeoutTests {
             _ = try relabeler.relabel(tree, to: labelA)
             Issue.record("relabel succeeded while the write lock was held")
         } catch {
+            guard case .lockTimedOut(let path, let lock, let holder, _) = error else {
+                Issue.record("not a lock timeout: \(error)")
+                return
+            }
+            #expect(path == tree && lock == "writes")
+            #expect(holder.hasPrefix("pid \(getpid()) ("), "\(holder)")
             #expect(error.errno == ETIMEDOUT)
-            #expect(error.description.contains("pid \(getpid()) ("), "\(error)")
-            #expect(error.description.contains("'writes'"), "\(error)")
         }
         #expect(label(file) != labelA)
         held = nil
