@@ -347,14 +347,11 @@ struct StampedRepeatTests {
         var held = try TreeLock.forTree(treeFD, directory: locks)
         #expect(held != nil)
         try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
-        let (tree, waiting) = (t.tree, relabeler)
-        let done = inBackground { _ = try? waiting.relabel(tree, to: labelA) }
-        usleep(300_000)
-        // Still waiting: the stamp it writes at the end is not there yet.
-        #expect(!done.isSet)
-        #expect(t.stamp() == nil)
+        relabeler.lockTimeout = 0.2
+        #expect(expectLockTimeout(relabeler, t.tree, labelA, lockPrefix: "tree-"))
+        #expect(t.stamp() == nil) // it did not run: the stamp it writes at the end is not there
         held = nil
-        done.wait()
+        _ = try relabeler.relabel(t.tree, to: labelA)
         #expect(t.stamp() != nil)
     }
 
@@ -370,13 +367,11 @@ struct StampedRepeatTests {
         defer { close(fd) }
         var held = try TreeLock.forWrites(directory: locks)
         #expect(held != nil)
-        let waiting = relabeler
-        let done = inBackground { _ = try? waiting.relabel(other, to: labelB) }
-        usleep(300_000)
-        #expect(!done.isSet)
-        #expect(label(other) == nil) // nothing written while it waits
+        relabeler.lockTimeout = 0.2
+        #expect(expectLockTimeout(relabeler, other, labelB, lockPrefix: "writes"))
+        #expect(label(other) == nil) // nothing written without the lock
         held = nil
-        done.wait()
+        _ = try relabeler.relabel(other, to: labelB)
         #expect(label(other) == labelB)
         #expect(label(other + "/f") == labelB)
         #expect(stamp(other) != nil)
@@ -436,7 +431,7 @@ struct StampedRepeatTests {
         for _ in 0..<6000 where !done.isSet { usleep(10_000) }
         released.set()
         held = nil
-        done.wait()
+        done.wait("the read-only repeat to finish")
         #expect(finishedWhileHeld.isSet)
     }
 
@@ -450,14 +445,12 @@ struct StampedRepeatTests {
         let file = t.tree + "/b/f1"
         try t.setLabel(labelB, [file])
         var held = try TreeLock.forWrites(directory: locks)
-        let (tree, waiting) = (t.tree, relabeler)
-        let done = inBackground { _ = try? waiting.relabel(tree, to: labelA) }
-        usleep(300_000)
-        #expect(!done.isSet)
+        relabeler.lockTimeout = 0.2
+        #expect(expectLockTimeout(relabeler, t.tree, labelA, lockPrefix: "writes"))
         #expect(label(file) == labelB)
         #expect(t.stamp() != nil) // not removed: nothing is written before the lock
         held = nil
-        done.wait()
+        _ = try relabeler.relabel(t.tree, to: labelA)
         #expect(label(file) == labelA)
         #expect(t.stamp() != nil)
     }
@@ -472,24 +465,21 @@ struct StampedRepeatTests {
         _ = try relabeler.relabel(t.tree, to: labelA)
         _ = try relabeler.relabel(inner, to: labelB)
         // The inner walk reads everything (--full), holding the write lock;
-        // when it reaches b/c the outer repeat starts, and must wait.
-        let outerDone = Flag()
+        // when it reaches b/c the outer repeat tries, and cannot go on
+        // (a short lock timeout shows it without waiting it out).
         let outerBlocked = Flag()
         var innerRelabeler = relabeler
         innerRelabeler.full = true
-        let (tree, outer) = (t.tree, relabeler)
+        var blockedOuter = relabeler
+        blockedOuter.lockTimeout = 0.2
+        let (tree, outer) = (t.tree, blockedOuter)
         innerRelabeler.afterDirectoryLabel = { path in
             guard path.hasSuffix("/b/c") else { return }
-            Thread {
-                _ = try? outer.relabel(tree, to: labelA)
-                outerDone.set()
-            }.start()
-            usleep(300_000)
-            if !outerDone.isSet { outerBlocked.set() }
+            if expectLockTimeout(outer, tree, labelA, lockPrefix: "writes") { outerBlocked.set() }
         }
         _ = try innerRelabeler.relabel(inner, to: labelB)
         #expect(outerBlocked.isSet)
-        outerDone.wait()
+        _ = try relabeler.relabel(t.tree, to: labelA)
         // The outer walk ran after the inner one and relabeled all of b.
         var full = relabeler
         full.full = true
@@ -711,7 +701,11 @@ private final class Flag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
-    func wait() { while !isSet { usleep(10_000) } }
+    /// Bounded: fails the test, with `what`, after two minutes.
+    func wait(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        for _ in 0..<12_000 where !isSet { usleep(10_000) }
+        if !isSet { Issue.record("timed out waiting: \(what)", sourceLocation: sourceLocation) }
+    }
 }
 
 /// Runs `body` on a thread of its own; the flag is set when it returns.
@@ -784,5 +778,18 @@ struct LockTimeoutTests {
         #expect(label(file) != labelA)
         held = nil
         #expect(try relabeler.relabel(tree, to: labelA).changed == 2)
+    }
+}
+
+/// Whether relabeling `path` fails because the lock named with
+/// `lockPrefix` stays held (the relabeler's own short timeout): proof that
+/// it needs that lock before it reads or writes, without waiting it out.
+private func expectLockTimeout(_ relabeler: Relabeler, _ path: String, _ label: String, lockPrefix: String) -> Bool {
+    do {
+        _ = try relabeler.relabel(path, to: label)
+        return false
+    } catch {
+        guard case .lockTimedOut(_, let lock, _, _) = error else { return false }
+        return lock.hasPrefix(lockPrefix)
     }
 }
