@@ -238,7 +238,7 @@ public struct Relabeler: Sendable {
             switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, parent: nil) {
             case .unchanged: report.visited = 1
             case .changed: report.visited = 1; report.changed = 1
-            case .stop(let warning): report.warnings.append(warning); return report
+            case .stop(let e): report.warnings.append(Walk.warning(e, root.path)); return report
             case .failure(let error): throw walk.failure ?? error
             }
             let below = try walk.run()

@@ -338,6 +338,11 @@ final class Walk: @unchecked Sendable {
     }
 
     /// The warning for an errno that ends the walk without failing it.
+    /// The warning for a tolerated errno met at `path`.
+    static func warning(_ error: Int32, _ path: String) -> String {
+        tolerated(error, path) ?? "\(path): errno \(error)"
+    }
+
     static func tolerated(_ error: Int32, _ path: String) -> String? {
         switch error {
         case EOPNOTSUPP:

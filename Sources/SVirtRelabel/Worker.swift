@@ -8,7 +8,9 @@ import Musl
 enum EntryOutcome {
     case unchanged
     case changed
-    case stop(String)
+    /// A tolerated errno (see Walk.tolerated): the walk stops with a
+    /// warning, which the caller words with the entry's path.
+    case stop(Int32)
     case failure(RelabelError)
 }
 
@@ -209,7 +211,7 @@ struct Worker {
         switch outcome {
         case .unchanged: visited += 1
         case .changed: visited += 1; changed += 1
-        case .stop(let warning): walk.stop(warning: warning)
+        case .stop(let e): walk.stop(warning: Walk.warning(e, path))
         case .failure(let error):
             walk.fail(error.path.isEmpty ? error.at(path) : error)
         }
@@ -295,7 +297,7 @@ struct Worker {
             case ENOENT:
                 return .unchanged // vanished; nothing to label
             default:
-                if let warning = Walk.tolerated(e, path().isEmpty ? "(tree)" : path()) { return .stop(warning) }
+                if Walk.tolerated(e, "") != nil { return .stop(e) }
                 return .failure(.failed(path(), "getxattr", errno: e))
             }
         }
@@ -308,7 +310,7 @@ struct Worker {
     }
 
     private func writeFailure(_ e: Int32, _ path: () -> String) -> EntryOutcome {
-        if let warning = Walk.tolerated(e, path().isEmpty ? "(tree)" : path()) { return .stop(warning) }
+        if Walk.tolerated(e, "") != nil { return .stop(e) }
         return .failure(.failed(path(), "setxattr", errno: e))
     }
 

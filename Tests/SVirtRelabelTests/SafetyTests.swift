@@ -123,3 +123,20 @@ struct SafetyTests {
         #expect(other.changed == 0)
     }
 }
+
+@Suite("Warnings name the entry")
+struct EntryWarningTests {
+    @Test("a read-only file system met at an entry (its root already labeled) is warned about with that entry's path")
+    func entryWarningNamesPath() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("tree")
+        try scratch.mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], at: tree)
+        let file = scratch.file("tree/a")
+        try run("/usr/bin/setfattr", ["-h", "-n", "security.selinux", "-v", labelA, tree])
+        try run("/bin/mount", ["-o", "remount,ro", tree])
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = "/proc/svirt-no-such-dir" // no stamp to remove first: the entry's write meets EROFS
+        let report = try relabeler.relabel(tree, to: labelA)
+        #expect(report.warnings == ["\(file): read-only file system (EROFS); labels left as they are"])
+    }
+}
