@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SVirtSystem
 
 /// Locks that keep tree stamps true while svirt processes relabel at once,
 /// as lock files in a root-only directory under /run, not on the trees:
@@ -121,13 +122,8 @@ final class TreeLock {
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0, let pid = Int32(String(decoding: buffer[0..<n], as: UTF8.self)
             .split(separator: "\n").first ?? "") else { return "unknown" }
-        var comm = [UInt8](repeating: 0, count: 64)
-        let commFD = open("/proc/\(pid)/comm", O_RDONLY | O_CLOEXEC)
-        guard commFD >= 0 else { return "pid \(pid)" }
-        defer { close(commFD) }
-        let m = comm.withUnsafeMutableBytes { read(commFD, $0.baseAddress, $0.count) }
-        guard m > 0 else { return "pid \(pid)" }
-        return "pid \(pid) (\(String(decoding: comm[0..<m], as: UTF8.self).split(separator: "\n").first ?? ""))"
+        guard let comm = try? Files.read("/proc/\(pid)/comm", limit: 64), !comm.isEmpty else { return "pid \(pid)" }
+        return "pid \(pid) (\(String(decoding: comm, as: UTF8.self).split(separator: "\n").first ?? ""))"
     }
 
     private static func monotonicSeconds() -> Double {
