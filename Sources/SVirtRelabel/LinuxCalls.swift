@@ -46,6 +46,8 @@ enum SyscallNumber {
 /// Flags from <linux/openat2.h> and <linux/stat.h> that the headers on
 /// Debian 12 predate or hide.
 enum LinuxFlag {
+    /// setxattr: fail with ENODATA unless the attribute exists.
+    static let xattrReplace = 2
     static let resolveNoXDev = 0x01
     static let resolveNoMagicLinks = 0x02
     static let resolveNoSymlinks = 0x04

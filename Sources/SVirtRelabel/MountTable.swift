@@ -144,17 +144,43 @@ public enum MountTable {
     /// table or does not contain `path`.
     private static func sightings(of path: String, mountID: UInt64,
                                   mounts: [MountEntry]) -> [(mount: MountEntry, rest: String)]? {
-        guard let own = mounts.first(where: { $0.id == mountID }),
-              let below = SystemPathPolicy.relative(path, under: own.mountPoint) else { return nil }
-        let inFileSystem = join(own.root, below)
+        guard let place = place(of: path, mountID: mountID, mounts: mounts) else { return nil }
         return mounts.compactMap { mount in
-            guard mount.device == own.device,
-                  let rest = SystemPathPolicy.relative(inFileSystem, under: mount.root) else { return nil }
+            guard mount.device == place.device,
+                  let rest = SystemPathPolicy.relative(place.path, under: mount.root) else { return nil }
             return (mount, rest)
         }
     }
 
+    /// Where `path` (resolved, on mount `mountID`) is inside its file
+    /// system: the same for every mount of it (bind mounts included), and
+    /// for every btrfs subvolume, which mountinfo shows with the file
+    /// system's device while stat shows one of its own. nil as for views.
+    static func place(of path: String, mountID: UInt64, mounts: [MountEntry]) -> FileSystemPlace? {
+        guard let own = mounts.first(where: { $0.id == mountID }),
+              let below = SystemPathPolicy.relative(path, under: own.mountPoint) else { return nil }
+        return FileSystemPlace(device: own.device, path: join(own.root, below))
+    }
+
     static func join(_ top: String, _ rest: String) -> String {
         SystemPathPolicy.normalize(top + "/" + rest)
+    }
+}
+
+/// A path inside a file system, named by mountinfo's device ("major:minor").
+struct FileSystemPlace: Sendable, Equatable {
+    let device: String
+    /// Absolute and normalized, "/" for the file system's root.
+    let path: String
+
+    /// The directories above it, the root first.
+    var ancestors: [String] {
+        var parts = path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+        var result: [String] = []
+        while !parts.isEmpty {
+            parts.removeLast()
+            result.append("/" + parts.joined(separator: "/"))
+        }
+        return result.reversed()
     }
 }

@@ -5,79 +5,6 @@ import Musl
 #endif
 import SVirtSystem
 
-/// What a relabel did. `visited` counts every entry examined (the root
-/// included), `changed` those whose label was written.
-public struct RelabelReport: Sendable, Equatable {
-    public var visited: Int
-    public var changed: Int
-    /// Entries of directories unchanged since the tree's stamp: trusted,
-    /// not read (see TreeStamp). Not counted in `visited`.
-    public var unread: Int
-    /// Non-fatal: mount points not crossed, a file system that cannot hold
-    /// labels (ENOTSUP) or is read-only (EROFS).
-    public var warnings: [String]
-
-    public init(visited: Int = 0, changed: Int = 0, unread: Int = 0, warnings: [String] = []) {
-        self.visited = visited
-        self.changed = changed
-        self.unread = unread
-        self.warnings = warnings
-    }
-}
-
-/// A relabel that was refused or could not complete: one line, naming the
-/// path and, for a failed system call, the call and errno.
-public enum RelabelError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Not started: a system path, a home, an unidentifiable mount, a bad label.
-    case refused(_ path: String, _ reason: String)
-    /// A system call failed on `path`.
-    case failed(_ path: String, _ call: String, errno: Int32)
-    /// A relabel lock stayed held longer than the relabel waits (see TreeLock).
-    case lockTimedOut(_ path: String, lock: String, holder: String, seconds: Double)
-
-    public var path: String {
-        switch self {
-        case .refused(let path, _), .failed(let path, _, _), .lockTimedOut(let path, _, _, _): path
-        }
-    }
-
-    public var errno: Int32? {
-        switch self {
-        case .refused: nil
-        case .failed(_, _, let errno): errno
-        case .lockTimedOut: ETIMEDOUT
-        }
-    }
-
-    /// Why the path was refused, nil for a failure.
-    public var refusal: String? {
-        if case .refused(_, let reason) = self { return reason }
-        return nil
-    }
-
-    /// The same error, about `path` instead (an entry's error reported
-    /// before its path was known).
-    func at(_ path: String) -> RelabelError {
-        switch self {
-        case .refused(_, let reason): .refused(path, reason)
-        case .failed(_, let call, let errno): .failed(path, call, errno: errno)
-        case .lockTimedOut(_, let lock, let holder, let seconds): .lockTimedOut(path, lock: lock, holder: holder, seconds: seconds)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .refused(let path, let reason):
-            return "relabel of \(path) refused: \(reason)"
-        case .failed(let path, let call, let errno):
-            return "relabel \(path): \(call): \(Errno(rawValue: errno)) (errno \(errno))"
-        case .lockTimedOut(let path, let lock, let holder, let seconds):
-            let time = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
-            return "relabel \(path): relabel lock '\(lock)' still held by \(holder) after \(time) s (ETIMEDOUT)"
-        }
-    }
-}
-
 /// Relabels a tree (a bind-mount source) to one file label, safely against
 /// concurrent renames and symlink swaps:
 ///
@@ -177,120 +104,109 @@ public struct Relabeler: Sendable {
         let source = try ResolvedSource.open(path, policy: policy, calls: calls)
         defer { close(source.fd) }
         let fileLabel = FileLabel(label)
-        if !source.isDirectory {
-            return try labelSingle(source, fileLabel)
-        }
-        let dirFD = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
-        defer { close(dirFD) }
-        guard let method = forcedMethod ?? XattrMethod.probe(directory: dirFD) else {
-            // No getxattrat (Linux < 6.13) and no /proc to reach entries by
-            // directory descriptor: there is no way to label without paths.
-            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
-        }
-        let limit = threads > 0 ? threads : Relabeler.defaultThreads()
-        let entryChecks = Relabeler.needsEntryChecks(source)
-        let ancestors = Relabeler.covering(source)
+        guard source.isDirectory else { return try labelSingle(source, fileLabel) }
+        let tree = try OpenTree(source, forcedMethod: forcedMethod,
+                                threads: threads > 0 ? threads : Relabeler.defaultThreads())
+        defer { close(tree.fd) }
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
-        let fileSystem = Linux.fileSystemType(dirFD)
-        let treeLock = Relabeler.keepsLocalTimes(fileSystem) ? try locking(source.path) { () throws(TreeLock.Timeout) in
-            try TreeLock.forTree(dirFD, directory: lockDirectory, timeout: lockTimeout)
+        let treeLock = tree.keepsLocalTimes ? try locking(tree.path) { () throws(TreeLock.Timeout) in
+            try TreeLock.forTree(tree.fd, directory: lockDirectory, timeout: lockTimeout)
         } : nil
-        var stamps = treeLock != nil
-        var writeLock: TreeLock?
-        var mustLock = false
-        while true {
+        defer { withExtendedLifetime(treeLock) {} }
+        // A walk that trusts a stamp reads without the write lock; at its
+        // first write it stops, to start over under it: what it read
+        // unlocked may have changed.
+        if treeLock != nil {
             let start = Relabeler.now()
-            let rootLabeled = Relabeler.carries(SyscallNumber.fgetxattr, Int(dirFD), fileLabel)
-            let stampBytes = Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD))
-            let since = stamps && !full && rootLabeled
-                ? stampBytes.flatMap(TreeStamp.decode).flatMap { $0.trusted(for: fileLabel, now: start) ? $0.since : nil }
-                : nil
-            // A walk that trusts no stamp is expected to write: it takes the
-            // write lock, then reads everything anew. One that trusts a
-            // stamp reads without it, and starts over under it if it must
-            // write, as what it read may have changed while it did not hold it.
-            if stamps && (since == nil || mustLock) && writeLock == nil {
-                writeLock = try locking(source.path) { () throws(TreeLock.Timeout) in
-                    try TreeLock.forWrites(directory: lockDirectory, timeout: lockTimeout)
-                }
-                if writeLock == nil { stamps = false }
-                continue
+            let trust = readTrust(tree, fileLabel, now: start, keepsStamps: true)
+            if trust.since != nil, let report = try pass(tree, fileLabel, trust, start: start, locks: .tree) {
+                return report
             }
-            // A descriptor of its own per pass: a dup would share the
-            // directory offset that the previous pass read to the end.
-            let passFD = openat(dirFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard passFD >= 0 else { throw .failed(source.path, "open", errno: errno) }
-            // The root's own entries are always read: writing its stamp
-            // set its ctime after the stamp's time.
-            let root = DirHandle(fd: passFD, path: source.path, labelsEntries: true, verifiesSubtree: since == nil)
-            let walk = Walk(root: root, label: fileLabel, threadLimit: limit, entryChecks: entryChecks,
-                            mayWriteBlind: !alwaysReadFirst && !rootLabeled
-                                && fileSystem.map(WritePolicy.cheapRewrite(fileSystemType:)) == true,
-                            method: method, rootMount: source.mount, calls: calls,
-                            since: since, stampPresent: stampBytes != nil,
-                            startsOverToWrite: stamps && writeLock == nil, ancestors: ancestors,
-                            afterDirectoryLabel: afterDirectoryLabel)
-            // The root first: a walk of a tree inside a stamped one shows on
-            // its root's label even to relabelers that keep no stamps.
-            var report = RelabelReport()
-            switch Worker(walk: walk).labelOpenDirectory(root.fd, path: root.path, parent: nil) {
-            case .unchanged: report.visited = 1
-            case .changed: report.visited = 1; report.changed = 1
-            case .stop(let e): report.warnings.append(Walk.warning(e, root.path)); return report
-            case .failure(let error): throw walk.failure ?? error
-            }
-            let below = try walk.run()
-            if walk.mustStartOver {
-                mustLock = true
-                continue
-            }
-            report.visited += below.visited
-            report.changed += below.changed
-            report.unread = below.unread
-            report.warnings += below.warnings
-            if walk.stoppedWithWarning { return report }
-            let stamp = TreeStamp.forWalk(startingAt: start, label: fileLabel, slack: stampSlack).encoded
-            if !stamps {
+        }
+        // Expected to write: under the write lock, everything read anew.
+        let writeLock = treeLock == nil ? nil : try locking(tree.path) { () throws(TreeLock.Timeout) in
+            try TreeLock.forWrites(source.place, directory: lockDirectory, timeout: lockTimeout)
+        }
+        defer { withExtendedLifetime(writeLock) {} }
+        let locks: PassLocks = writeLock != nil ? .treeAndWrites : .none
+        let start = Relabeler.now()
+        let trust = readTrust(tree, fileLabel, now: start, keepsStamps: locks == .treeAndWrites)
+        guard let report = try pass(tree, fileLabel, trust, start: start, locks: locks) else {
+            preconditionFailure("only a walk without the write lock starts over")
+        }
+        return report
+    }
+
+    /// The locks a pass holds, which decide how it may write labels and
+    /// its stamp (docs/relabel.md, "Who may write a stamp").
+    enum PassLocks {
+        /// None could be taken (a remote file system, no lock directory):
+        /// nothing trusted, no stamp left.
+        case none
+        /// The tree lock only: reads, and starts over at its first write.
+        case tree
+        case treeAndWrites
+    }
+
+    /// One walk: the root, everything below it, then the stamp. nil when
+    /// it stopped at its first write to start over (`locks` .tree).
+    private func pass(_ tree: OpenTree, _ label: FileLabel, _ trust: Trust, start: TreeStamp.Timestamp,
+                      locks: PassLocks) throws(RelabelError) -> RelabelReport? {
+        // A descriptor of its own per pass: a dup would share the
+        // directory offset that the previous pass read to the end.
+        let fd = openat(tree.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .failed(tree.path, "open", errno: errno) }
+        let root = DirHandle(fd: fd, path: tree.path, trust: trust.root)
+        let walk = Walk(root: root, label: label, threadLimit: tree.threads, entryChecks: tree.entryChecks,
+                        mayWriteBlind: !alwaysReadFirst && !trust.rootLabeled && tree.cheapRewrite,
+                        method: tree.method, rootMount: tree.mount, calls: calls, trust: trust,
+                        startsOverToWrite: locks == .tree, ancestors: tree.ancestors,
+                        afterDirectoryLabel: afterDirectoryLabel)
+        // The root first: a walk of a tree inside a stamped one shows on
+        // its root's label even to relabelers that keep no stamps.
+        var report = RelabelReport(visited: 1)
+        switch Worker(walk: walk).labelOpenDirectory(fd, path: tree.path, parent: nil) {
+        case .unchanged: break
+        case .changed: report.changed = 1
+        case .stop(let e): report.warnings.append(Walk.warning(e, tree.path)); return report
+        case .failure(let error): throw walk.failure ?? error
+        }
+        report += try walk.run()
+        if walk.mustStartOver { return nil }
+        if !walk.stoppedWithWarning {
+            let stamp = TreeStamp.forWalk(startingAt: start, label: label, slack: stampSlack).encoded
+            switch locks {
+            case .none:
                 // A locked walk of this tree may have stamped it meanwhile,
                 // over labels this one went on writing.
-                if report.changed > 0 { _ = XattrAccess.remove(dirFD, name: TreeStamp.xattrName) }
-            } else if writeLock != nil {
-                Relabeler.writeStamp(stamp, dirFD) // read and written under the write lock
-            } else {
+                if report.changed > 0 { _ = XattrAccess.remove(tree.fd, name: TreeStamp.xattrName) }
+            case .treeAndWrites:
+                Stamps.write(stamp, tree.fd)
+            case .tree:
                 // Read only, without the write lock: a writer may have
                 // removed the stamp meanwhile (its labels are not what this
-                // walk saw). Renewed only if still the one read, checked and
-                // written under the write lock, which is not waited for: the
-                // old stamp stays right, only older.
-                if let lock = try? TreeLock.forWrites(directory: lockDirectory, wait: false) {
-                    if Relabeler.readStamp(SyscallNumber.fgetxattr, Int(dirFD)) == stampBytes {
-                        Relabeler.writeStamp(stamp, dirFD)
-                    }
-                    withExtendedLifetime(lock) {}
-                }
+                // walk saw), and then it must stay gone.
+                Stamps.renew(stamp, tree.fd)
             }
-            withExtendedLifetime((treeLock, writeLock)) {} // both until the stamp is on
-            return report
         }
+        return report
+    }
+
+    private func readTrust(_ tree: OpenTree, _ label: FileLabel, now: TreeStamp.Timestamp,
+                           keepsStamps: Bool) -> Trust {
+        Trust(rootLabeled: Relabeler.carries(SyscallNumber.fgetxattr, Int(tree.fd), label),
+              stamp: Stamps.read(SyscallNumber.fgetxattr, Int(tree.fd)),
+              label: label, now: now, keepsStamps: keepsStamps, full: full)
     }
 
     /// A lock, or the relabel's failure when its wait timed out.
-    func locking(_ path: String,
-                 _ take: () throws(TreeLock.Timeout) -> TreeLock?) throws(RelabelError) -> TreeLock? {
+    func locking<Lock>(_ path: String,
+                       _ take: () throws(TreeLock.Timeout) -> Lock?) throws(RelabelError) -> Lock? {
         do {
             return try take()
         } catch {
             throw .lockTimedOut(path, lock: error.name, holder: error.holder, seconds: lockTimeout)
-        }
-    }
-
-    /// Best effort: without a stamp (no trusted.* here, EPERM in a user
-    /// namespace) the next relabel reads everything.
-    static func writeStamp(_ stamp: [UInt8], _ fd: Int32) {
-        _ = stamp.withUnsafeBytes {
-            XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName)
         }
     }
 
@@ -326,17 +242,6 @@ public struct Relabeler: Sendable {
         return TreeStamp.Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: UInt32(ts.tv_nsec))
     }
 
-    /// The root's stamp as stored (`call` and `target` as for
-    /// XattrAccess.get: an fd, or a path), nil when it has none; empty when
-    /// it is longer than any stamp we write (not ours, but present: removed
-    /// before writing like any other).
-    static func readStamp(_ call: Int, _ target: Int) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 4096 + 64)
-        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0, name: TreeStamp.xattrName) }
-        if n >= 0 { return Array(buffer[0..<n]) }
-        return errno == ERANGE ? [] : nil
-    }
-
     static func carries(_ call: Int, _ target: Int, _ label: FileLabel) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 1024)
         let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0) }
@@ -355,7 +260,7 @@ public struct Relabeler: Sendable {
         return resolved.withCString { raw in
             let target = Int(bitPattern: UnsafeRawPointer(raw))
             guard Relabeler.carries(SyscallNumber.lgetxattr, target, fileLabel),
-                  let bytes = Relabeler.readStamp(SyscallNumber.lgetxattr, target),
+                  let bytes = Stamps.read(SyscallNumber.lgetxattr, target),
                   let stamp = TreeStamp.decode(bytes) else { return false }
             return stamp.trusted(for: fileLabel, now: Relabeler.now())
         }
@@ -385,40 +290,83 @@ public struct Relabeler: Sendable {
     /// A source that is not a directory (a file, socket or device bind
     /// mount): labeled through its O_PATH fd's proc link, which setxattr
     /// follows to the inode we opened, never further (verified for every
-    /// file type, symlinks included).
+    /// file type, symlinks included). A write like any walk's: under the
+    /// write lock, after the stamps of the directories above it are gone.
     func labelSingle(_ source: ResolvedSource, _ label: FileLabel) throws(RelabelError) -> RelabelReport {
-        let link = "/proc/self/fd/\(source.fd)"
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = link.withCString { path in
-            buffer.withUnsafeMutableBytes { XattrAccess.get(SyscallNumber.getxattr, Int(bitPattern: path), $0) }
-        }
-        if n >= 0 && label.matches(Array(buffer[0..<n])) {
-            return RelabelReport(visited: 1, changed: 0)
-        }
-        let readError = n < 0 ? errno : 0
-        if n < 0 && readError != ENODATA && readError != ERANGE {
-            if let warning = Walk.tolerated(readError, source.path) { return RelabelReport(visited: 1, warnings: [warning]) }
-            throw .failed(source.path, "getxattr", errno: readError)
-        }
-        // A write like any walk's: under the write lock, after the stamps
-        // of the directories above it are gone.
-        let lock = Relabeler.keepsLocalTimes(Linux.fileSystemType(source.fd))
-            ? try locking(source.path) { () throws(TreeLock.Timeout) in
-                try TreeLock.forWrites(directory: lockDirectory, timeout: lockTimeout)
-            } : nil
-        if let (e, ancestor) = Stamps.remove(paths: Relabeler.covering(source)) {
-            if let warning = Walk.tolerated(e, ancestor) { return RelabelReport(visited: 1, warnings: [warning]) }
-            throw .failed(ancestor, "removexattr \(TreeStamp.xattrName)", errno: e)
-        }
-        let r = link.withCString { path in
-            label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.setxattr, Int(bitPattern: path), $0) }
+        var lock: WriteLock?
+        var blocked: Result<String, RelabelError>? // a warning, or the failure
+        let outcome = withUnsafeTemporaryAllocation(byteCount: LabelWriter.valueSize(for: label),
+                                                    alignment: 8) { value -> EntryOutcome in
+            "/proc/self/fd/\(source.fd)".withCString { link -> EntryOutcome in
+                var strict = WritePolicy(mayWriteBlind: false)
+                return LabelWriter(label: label, value: value).apply(&strict, path: { source.path },
+                    beforeWrite: {
+                        do throws(RelabelError) {
+                            if Relabeler.keepsLocalTimes(Linux.fileSystemType(source.fd)) {
+                                lock = try locking(source.path) { () throws(TreeLock.Timeout) in
+                                    try TreeLock.forWrites(source.place, directory: lockDirectory, timeout: lockTimeout)
+                                }
+                            }
+                        } catch {
+                            blocked = .failure(error)
+                            return false
+                        }
+                        guard let (e, ancestor) = Stamps.remove(paths: Relabeler.covering(source)) else { return true }
+                        blocked = Walk.tolerated(e, ancestor).map { .success($0) }
+                            ?? .failure(.failed(ancestor, "removexattr \(TreeStamp.xattrName)", errno: e))
+                        return false
+                    },
+                    read: { XattrAccess.get(SyscallNumber.getxattr, Int(bitPattern: link), $0) },
+                    write: { XattrAccess.set(SyscallNumber.setxattr, Int(bitPattern: link), $0) })
+            }
         }
         withExtendedLifetime(lock) {}
-        if r < 0 {
-            let e = errno
-            if let warning = Walk.tolerated(e, source.path) { return RelabelReport(visited: 1, warnings: [warning]) }
-            throw .failed(source.path, "setxattr", errno: e)
+        switch (blocked, outcome) {
+        case (.failure(let error)?, _): throw error
+        case (.success(let warning)?, _): return RelabelReport(visited: 1, warnings: [warning])
+        case (nil, .unchanged): return RelabelReport(visited: 1)
+        case (nil, .changed): return RelabelReport(visited: 1, changed: 1)
+        case (nil, .stop(let e)): return RelabelReport(visited: 1, warnings: [Walk.warning(e, source.path)])
+        case (nil, .failure(let error)): throw error
         }
-        return RelabelReport(visited: 1, changed: 1)
+    }
+}
+
+/// A tree's root, open for reading, with what its walks need to know
+/// about where it is.
+struct OpenTree {
+    let path: String
+    let fd: Int32
+    let method: XattrMethod
+    let mount: MountIdentity.Root
+    let threads: Int
+    /// Stat each non-directory for being a mount point (see MountTable).
+    let entryChecks: Bool
+    /// Directories above it whose stamps cover it (Relabeler.covering).
+    let ancestors: [String]
+    /// Its times come from this host's clock: stamps can be kept.
+    let keepsLocalTimes: Bool
+    /// Rewriting an equal label costs nothing much (see WritePolicy).
+    let cheapRewrite: Bool
+
+    init(_ source: ResolvedSource, forcedMethod: XattrMethod?, threads: Int) throws(RelabelError) {
+        let fd = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .failed(source.path, "open", errno: errno) }
+        guard let method = forcedMethod ?? XattrMethod.probe(directory: fd) else {
+            close(fd)
+            // No getxattrat (Linux < 6.13) and no /proc to reach entries by
+            // directory descriptor: there is no way to label without paths.
+            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
+        }
+        let fileSystem = Linux.fileSystemType(fd)
+        self.path = source.path
+        self.fd = fd
+        self.method = method
+        self.mount = source.mount
+        self.threads = threads
+        self.entryChecks = Relabeler.needsEntryChecks(source)
+        self.ancestors = Relabeler.covering(source)
+        self.keepsLocalTimes = Relabeler.keepsLocalTimes(fileSystem)
+        self.cheapRewrite = fileSystem.map(WritePolicy.cheapRewrite(fileSystemType:)) == true
     }
 }

@@ -14,6 +14,8 @@ struct ResolvedSource {
     let mount: MountIdentity.Root
     /// /proc/self/mountinfo as read while checking it.
     let mounts: [MountEntry]
+    /// Where it is in its file system, which names its write lock (TreeLock).
+    let place: FileSystemPlace
 
     /// realpath(3), then the policy, then an open that refuses any symlink
     /// on the way (so the path cannot have changed into one since), then a
@@ -61,7 +63,8 @@ struct ResolvedSource {
             throw .refused(resolved, "/proc/self/mountinfo is unreadable, so where it lives cannot be checked")
         }
         let mounts = MountTable.parse(table)
-        guard let views = MountTable.views(of: resolved, mountID: mountID, mounts: mounts) else {
+        guard let views = MountTable.views(of: resolved, mountID: mountID, mounts: mounts),
+              let place = MountTable.place(of: resolved, mountID: mountID, mounts: mounts) else {
             throw .refused(resolved, "its mount \(mountID) does not contain it in /proc/self/mountinfo")
         }
         for view in views where view != resolved {
@@ -73,7 +76,7 @@ struct ResolvedSource {
         return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
                               mount: MountIdentity.Root(devMajor: MountIdentity.major(st.st_dev),
                                                         devMinor: MountIdentity.minor(st.st_dev), mountID: mountID),
-                              mounts: mounts)
+                              mounts: mounts, place: place)
     }
 
     static func linkTarget(_ path: String) -> String? {

@@ -12,27 +12,29 @@ import SVirtSystem
 ///
 /// - The tree lock (per root device and inode) is held from reading a
 ///   tree's stamp to writing it: two walks of one tree take turns.
-/// - The write lock (one per host) is held by every walk that writes, from
-///   before its first read to its end, and by a file volume's relabel:
-///   writers take turns, so a walk of a tree nested in another one's
-///   cannot interleave its labels with the outer walk's under the outer
-///   stamp. A walk that trusts a stamp reads without it and, if it finds
-///   something to write, starts over under it; if it writes nothing, it
-///   renews its stamp only under the lock, taken if free, and only if the
-///   stamp is still the one it read. One lock, not one per device: a
-///   btrfs subvolume has a device of its own inside the same walk.
+/// - The write lock (WriteLock) is held by every walk that writes, from
+///   before its first read to its end, and by a file volume's relabel. It
+///   covers one place in one file system: a writer takes it exclusively on
+///   its tree's place and shared on every directory above it, so writers
+///   of nested trees take turns (an inner walk must not interleave its
+///   labels with an outer one's under the outer stamp) and writers of
+///   unrelated trees do not wait. Places are file system paths (mountinfo's
+///   root joined with the part below the mount point), so every bind mount
+///   of one directory, and every btrfs subvolume of one file system, names
+///   the same lock. Locks are taken top down, so they cannot deadlock.
 ///
 /// Waiting is bounded (`defaultTimeout`, 300 s: long enough for a first
 /// pass over millions of files, short of a container start that never
 /// ends): a walk stuck on its disk would otherwise hold up every walk that
-/// needs to write. The holder writes its pid into the lock file, so a
+/// needs to write there. The holder writes its pid into the lock file, so a
 /// waiter that gives up can say who held it.
 ///
-/// Lock files are removed on release, by the holder only; a waiter that
-/// then holds a removed file's lock notices (the name no longer leads to
-/// its file) and retries. A file whose flock failed is left for the next
-/// holder to remove: unlinking a file someone else may hold would let two
-/// processes hold the lock at once.
+/// Lock files are removed on release, by a holder that finds itself the
+/// only one (it can then lock the file exclusively without waiting); a
+/// waiter that then holds a removed file's lock notices (the name no longer
+/// leads to its file) and retries. A file whose flock failed is left for
+/// the next holder to remove: unlinking a file someone else may hold would
+/// let two processes hold the lock at once.
 final class TreeLock {
     static let defaultDirectory = "/run/svirt-hook/relabel"
     public static let defaultTimeout: Double = 300
@@ -53,7 +55,9 @@ final class TreeLock {
     }
 
     deinit {
-        unlink(path) // before closing: nobody can lock this file once it is unreachable
+        // Unlinked only while nobody else holds it, and before closing:
+        // nobody can lock this file once it is unreachable.
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
         close(fd)
     }
 
@@ -64,11 +68,33 @@ final class TreeLock {
         return try acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory, timeout: timeout)
     }
 
-    /// The host's one write lock (see the type's comment); without
-    /// `wait`, nil when another process holds it.
-    static func forWrites(directory: String, wait: Bool = true,
-                          timeout: Double = defaultTimeout) throws(Timeout) -> TreeLock? {
-        try acquire("writes", directory: directory, wait: wait, timeout: timeout)
+    /// The write lock for `place` (see the type's comment): exclusive on
+    /// it, shared on the directories above, taken top down, each waited for
+    /// within what is left of one `timeout`.
+    static func forWrites(_ place: FileSystemPlace, directory: String,
+                          timeout: Double = defaultTimeout) throws(Timeout) -> WriteLock? {
+        let deadline = monotonicSeconds() + timeout
+        var held: [TreeLock] = []
+        for (path, shared) in place.ancestors.map({ ($0, true) }) + [(place.path, false)] {
+            guard let lock = try acquire(writeLockName(place.device, path), directory: directory, shared: shared,
+                                         timeout: max(0, deadline - monotonicSeconds()),
+                                         shown: "writes \(shared ? "under" : "to") \(path) on \(place.device)")
+            else { return nil }
+            held.append(lock)
+        }
+        return WriteLock(held: held)
+    }
+
+    /// One file name per place: its hash (FNV-1a). Two places sharing a
+    /// name only wait for each other more often than they need to.
+    static func writeLockName(_ device: String, _ path: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        let dev = String(device.map { $0 == ":" ? "." : $0 })
+        return "writes-\(dev)-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// Waits up to `timeout` seconds for the lock `name` (or, without
@@ -76,8 +102,9 @@ final class TreeLock {
     /// unusable (cannot be made, a symlink, not ours alone), the file
     /// cannot be opened, or it is held and `wait` is false: the caller then
     /// trusts and writes no stamp. Throws when the wait timed out.
-    static func acquire(_ name: String, directory: String, wait: Bool = true,
-                        timeout: Double = defaultTimeout) throws(Timeout) -> TreeLock? {
+    /// `shown` names the lock in a timeout's message (default: `name`).
+    static func acquire(_ name: String, directory: String, shared: Bool = false, wait: Bool = true,
+                        timeout: Double = defaultTimeout, shown: String? = nil) throws(Timeout) -> TreeLock? {
         guard let dir = openPrivateDirectory(directory) else { return nil }
         defer { close(dir) }
         let path = directory + "/" + name
@@ -88,7 +115,7 @@ final class TreeLock {
             guard fd >= 0 else { return nil }
             // Polled rather than blocking: flock has no timeout of its own,
             // and a signal-based one would need process-wide state.
-            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            while flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
                 let e = errno
                 if e == EINTR { continue }
                 guard e == EWOULDBLOCK, wait else {
@@ -98,7 +125,7 @@ final class TreeLock {
                 if monotonicSeconds() >= deadline {
                     let holder = holderOf(fd)
                     close(fd)
-                    throw Timeout(name: name, holder: holder)
+                    throw Timeout(name: shown ?? name, holder: holder)
                 }
                 usleep(pause)
                 pause = min(pause * 2, 50_000)
@@ -107,8 +134,11 @@ final class TreeLock {
             var named = stat()
             if fstat(fd, &held) == 0, fstatat(dir, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
                held.st_dev == named.st_dev, held.st_ino == named.st_ino {
-                let pid = Array("\(getpid())\n".utf8)
-                if ftruncate(fd, 0) == 0 { _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+                // Fixed width, written in one call at offset 0: holders of a
+                // shared lock overwrite each other whole, never in part.
+                let digits = String(getpid())
+                let pid = Array((String(repeating: " ", count: max(0, 10 - digits.count)) + digits + "\n").utf8)
+                _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
                 return TreeLock(fd: fd, path: path)
             }
             close(fd) // the previous holder removed it: lock the current file
@@ -120,8 +150,9 @@ final class TreeLock {
     private static func holderOf(_ fd: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 32)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0, let pid = Int32(String(decoding: buffer[0..<n], as: UTF8.self)
-            .split(separator: "\n").first ?? "") else { return "unknown" }
+        guard n > 0, let line = buffer[0..<n].split(separator: UInt8(ascii: "\n")).first,
+              let pid = Int32(String(decoding: line.filter { $0 != UInt8(ascii: " ") }, as: UTF8.self))
+        else { return "unknown" }
         guard let comm = try? Files.read("/proc/\(pid)/comm", limit: 64), !comm.isEmpty else { return "pid \(pid)" }
         return "pid \(pid) (\(String(decoding: comm, as: UTF8.self).split(separator: "\n").first ?? ""))"
     }
@@ -159,4 +190,9 @@ final class TreeLock {
         }
         return fd
     }
+}
+
+/// The locks of one write (TreeLock.forWrites), released together.
+struct WriteLock {
+    let held: [TreeLock]
 }

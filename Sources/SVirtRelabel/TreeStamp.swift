@@ -32,9 +32,10 @@
 ///   system, through every mount of it here, are removed (Walk.beforeWrite;
 ///   a file volume's relabel too), and one that stays stops the write. A
 ///   walk that fails or is killed half-way so leaves none where it wrote,
-///   and the next relabel there reads everything. Writers take turns and
-///   read under the write lock; a read-only repeat renews its stamp only
-///   if nobody removed it meanwhile (TreeLock).
+///   and the next relabel there reads everything. Writers of nested trees
+///   take turns and read under their write locks; a read-only repeat
+///   renews its stamp only if nobody removed it meanwhile (TreeLock,
+///   Stamps.renew).
 ///
 /// What it does not see (the man page's CAVEATS are the list users read):
 /// a label changed by another tool on an existing file of a directory that

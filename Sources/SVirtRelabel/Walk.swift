@@ -18,23 +18,18 @@ final class DirHandle: Sendable {
     let stampsCleared: Atomic<Bool>
     /// Its own label had to be written (see WritePolicy's startBlind).
     let relabeled: Bool
-    /// Whether the labels of its non-directory entries are read (see
-    /// TreeStamp); subdirectories are always opened and their labels read.
-    let labelsEntries: Bool
-    /// Whether everything below it is read, whatever the ctimes say: the
-    /// walk is not trusting a stamp, or this directory's label was wrong.
-    let verifiesSubtree: Bool
+    /// What of it is read (decided by Trust).
+    let trust: Trust.Directory
     /// `relabeled`: writing its label removed its stamp and cleared those
     /// above it already (Worker.labelOpenDirectory).
-    init(fd: Int32, path: String, parent: DirHandle? = nil, labelsEntries: Bool = true, verifiesSubtree: Bool = true,
+    init(fd: Int32, path: String, parent: DirHandle? = nil, trust: Trust.Directory = .everything,
          relabeled: Bool = false) {
         self.fd = fd
         self.path = path
         self.parent = parent
         self.stampsCleared = Atomic(relabeled)
         self.relabeled = relabeled
-        self.labelsEntries = labelsEntries
-        self.verifiesSubtree = verifiesSubtree
+        self.trust = trust
     }
     deinit { close(fd) }
 }
@@ -71,13 +66,11 @@ final class Walk: @unchecked Sendable {
     /// The tree's mount, which every entry is compared with (see MountIdentity).
     let rootMount: MountIdentity.Root
     let calls: KernelCalls
-    /// From a trusted TreeStamp: directories whose ctime is older have
-    /// their files trusted. nil: every entry is read.
-    let since: TreeStamp.Timestamp?
+    /// What the tree's stamp lets it skip (see Trust).
+    let trust: Trust
     /// Set once the walk is ready to write: the root's stamp is gone, so an
     /// interrupted walk leaves none.
     private let readyToWrite = Atomic<Bool>(false)
-    private let stampPresent: Bool
     /// The walk reads without TreeLock's write lock: instead of its first
     /// write it stops, for the caller to start over under the lock.
     private let startsOverToWrite: Bool
@@ -108,12 +101,10 @@ final class Walk: @unchecked Sendable {
 
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
-         since: TreeStamp.Timestamp? = nil, stampPresent: Bool = false,
-         startsOverToWrite: Bool = false, ancestors: [String] = [],
+         trust: Trust = .none, startsOverToWrite: Bool = false, ancestors: [String] = [],
          afterDirectoryLabel: (@Sendable (String) -> Void)? = nil) {
         self.mayWriteBlind = mayWriteBlind
-        self.since = since
-        self.stampPresent = stampPresent
+        self.trust = trust
         self.startsOverToWrite = startsOverToWrite
         self.ancestors = ancestors
         self.afterDirectoryLabel = afterDirectoryLabel
@@ -177,18 +168,12 @@ final class Walk: @unchecked Sendable {
         unlock()
     }
 
-    /// Whether the directory open at `fd` may have changed since the
-    /// stamp's time, judged by its ctime: adding, removing, renaming or
-    /// linking an entry sets it, and so does every change to the directory
-    /// itself (mode, owner, xattrs, being moved) and every change of its
-    /// times. Unlike mtime, which cp -a, rsync -a and tar x set back after
-    /// filling a directory, no call sets a ctime back. True when no stamp
-    /// is trusted or the time is unknown.
-    func changed(_ fd: Int32) -> Bool {
-        guard let since else { return true }
+    /// The ctime of the directory open at `fd`, nil when unknown; asked by
+    /// Trust only while a stamp is trusted.
+    func ctime(_ fd: Int32) -> TreeStamp.Timestamp? {
         let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxCtime)
-        guard e == 0, st.mask & LinuxFlag.statxCtime != 0 else { return true }
-        return TreeStamp.changed(ctime: st.ctime, since: since)
+        guard e == 0, st.mask & LinuxFlag.statxCtime != 0 else { return nil }
+        return st.ctime
     }
 
     /// Called before a label is written in `dir` (an entry of it, or a
@@ -252,7 +237,7 @@ final class Walk: @unchecked Sendable {
         var failed: (errno: Int32, path: String)?
         if !readyToWrite.load(ordering: .relaxed) {
             failed = Stamps.remove(paths: ancestors)
-            if failed == nil && stampPresent && !Stamps.remove(fd: root.fd) {
+            if failed == nil && trust.stamp != nil && !Stamps.remove(fd: root.fd) {
                 failed = (errno, root.path)
             }
             if failed == nil { readyToWrite.store(true, ordering: .releasing) }

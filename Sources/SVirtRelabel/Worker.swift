@@ -4,16 +4,6 @@ import Glibc
 import Musl
 #endif
 
-/// The outcome of labeling one entry.
-enum EntryOutcome {
-    case unchanged
-    case changed
-    /// A tolerated errno (see Walk.tolerated): the walk stops with a
-    /// warning, which the caller words with the entry's path.
-    case stop(Int32)
-    case failure(RelabelError)
-}
-
 /// One thread's walking: its own buffers (no allocation per entry) and
 /// counts, added to the walk's when the thread is done.
 struct Worker {
@@ -23,7 +13,7 @@ struct Worker {
     /// Entries of unchanged directories, trusted without reading (TreeStamp).
     var unread = 0
     private let dents: UnsafeMutableRawBufferPointer
-    private let value: UnsafeMutableRawBufferPointer
+    private let writer: LabelWriter
     /// "/proc/self/fd/N/name" for kernels without the *xattrat calls.
     private let procPath: UnsafeMutablePointer<CChar>
     private let procPathSize = 4096 + 64
@@ -32,10 +22,8 @@ struct Worker {
     init(walk: Walk) {
         self.walk = walk
         dents = .allocate(byteCount: 64 * 1024, alignment: 8)
-        // Room for our label and a NUL, no more: a longer value fails with
-        // ERANGE, which means "differs", and the kernel zeroes and copies
-        // only this much per read.
-        value = .allocate(byteCount: walk.label.stored.count + 1, alignment: 8)
+        let value = UnsafeMutableRawBufferPointer.allocate(byteCount: LabelWriter.valueSize(for: walk.label), alignment: 8)
+        writer = LabelWriter(label: walk.label, value: value)
         procPath = .allocate(capacity: procPathSize)
         guardBox = BufferOwner(dents, value, procPath)
     }
@@ -75,21 +63,10 @@ struct Worker {
             return
         }
         let outcome = labelOpenDirectory(fd, path: task.path, parent: task.parent)
-        // Nothing below is trusted under a directory whose label was wrong
-        // (relabeled by someone else, or never by us), nor under one that
-        // changed in a directory whose entries changed: it may have been
-        // moved in, contents and all.
         var relabeled = false
         if case .changed = outcome { relabeled = true }
-        var subtree = task.parent.verifiesSubtree || relabeled
-        var entries = subtree
-        if !subtree {
-            let changed = walk.changed(fd)
-            subtree = task.parent.labelsEntries && changed
-            entries = changed
-        }
-        let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, labelsEntries: entries,
-                            verifiesSubtree: subtree, relabeled: relabeled)
+        let trust = walk.trust.subdirectory(of: task.parent.trust, relabeled: relabeled, ctime: { walk.ctime(fd) })
+        let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, trust: trust, relabeled: relabeled)
         record(outcome, dir.path)
         walk.afterDirectoryLabel?(dir.path)
         readDirectory(dir)
@@ -145,10 +122,10 @@ struct Worker {
                 return
             }
             let records = UnsafeRawBufferPointer(rebasing: dents[0..<n])
-            if dir.labelsEntries && walk.wantsWork {
+            if dir.trust.labelsEntries && walk.wantsWork {
                 walk.push(.entries(dir, Array(records)))
             } else {
-                takeRecords(dir, records, labeling: dir.labelsEntries, &policy)
+                takeRecords(dir, records, labeling: dir.trust.labelsEntries, &policy)
             }
         }
     }
@@ -225,9 +202,10 @@ struct Worker {
     /// trusted.*, no stamp could have been read).
     func labelOpenDirectory(_ fd: Int32, path: String, parent: DirHandle?) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
-        return apply(&strict, in: parent, clearing: parent == nil ? nil : fd, path: { path },
-            read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), value) },
-            write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) } })
+        return writer.apply(&strict, path: { path },
+            beforeWrite: { walk.beforeWrite(in: parent) && (parent == nil || walk.clearStamp(fd, path)) },
+            read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), $0) },
+            write: { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) })
     }
 
     /// Labels the entry `name` of `dir` without following it. Error paths
@@ -251,67 +229,16 @@ struct Worker {
         }
         switch walk.method {
         case .atCalls:
-            return apply(&policy, in: dir, path: { "" },
-                read: { XattrAccess.getAt(dir.fd, name, value) },
-                write: { walk.label.stored.withUnsafeBytes { XattrAccess.setAt(dir.fd, name, $0) } })
+            return writer.apply(&policy, path: { "" }, beforeWrite: { walk.beforeWrite(in: dir) },
+                read: { XattrAccess.getAt(dir.fd, name, $0) },
+                write: { XattrAccess.setAt(dir.fd, name, $0) })
         case .procPath:
             guard fillProcPath(dir.fd, name) else { return .failure(.failed("", "lgetxattr", errno: ENAMETOOLONG)) }
             let path = Int(bitPattern: UnsafePointer(procPath))
-            return apply(&policy, in: dir, path: { "" },
-                read: { XattrAccess.get(SyscallNumber.lgetxattr, path, value) },
-                write: { walk.label.stored.withUnsafeBytes { XattrAccess.set(SyscallNumber.lsetxattr, path, $0) } })
+            return writer.apply(&policy, path: { "" }, beforeWrite: { walk.beforeWrite(in: dir) },
+                read: { XattrAccess.get(SyscallNumber.lgetxattr, path, $0) },
+                write: { XattrAccess.set(SyscallNumber.lsetxattr, path, $0) })
         }
-    }
-
-    /// Reads the label (unless the policy says the directory is unlabeled),
-    /// compares it, and writes only on a difference; `dir` is where the
-    /// entry is (see Walk.beforeWrite), `clearing` the descriptor of a
-    /// directory entry whose own stamp goes before its label changes.
-    @inline(__always)
-    private func apply(_ policy: inout WritePolicy, in dir: DirHandle?, clearing: Int32? = nil, path: () -> String,
-                       read: () -> Int, write: () -> Int) -> EntryOutcome {
-        if !policy.shouldRead() {
-            guard walk.beforeWrite(in: dir) else { return .unchanged } // the walk stopped
-            if let clearing, !walk.clearStamp(clearing, path()) { return .unchanged } // the walk stopped
-            if write() == 0 { return .changed }
-            let e = errno
-            if e == ENOENT { return .unchanged }
-            // A blind write failed: it may not have been needed at all.
-            let n = read()
-            if n >= 0 && walk.label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n])) {
-                policy.observed(matching: true)
-                return .unchanged
-            }
-            return writeFailure(e, path)
-        }
-        let n = read()
-        if n >= 0 {
-            let matching = walk.label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n]))
-            policy.observed(matching: matching)
-            if matching { return .unchanged }
-        } else {
-            let e = errno
-            switch e {
-            case ENODATA, ERANGE:
-                policy.observed(matching: false) // unlabeled, or longer than ours
-            case ENOENT:
-                return .unchanged // vanished; nothing to label
-            default:
-                if Walk.tolerated(e, "") != nil { return .stop(e) }
-                return .failure(.failed(path(), "getxattr", errno: e))
-            }
-        }
-        guard walk.beforeWrite(in: dir) else { return .unchanged } // the walk stopped
-        if let clearing, !walk.clearStamp(clearing, path()) { return .unchanged } // the walk stopped
-        if write() == 0 { return .changed }
-        let e = errno
-        if e == ENOENT { return .unchanged }
-        return writeFailure(e, path)
-    }
-
-    private func writeFailure(_ e: Int32, _ path: () -> String) -> EntryOutcome {
-        if Walk.tolerated(e, "") != nil { return .stop(e) }
-        return .failure(.failed(path(), "setxattr", errno: e))
     }
 
     private func fillProcPath(_ dir: Int32, _ name: UnsafePointer<CChar>) -> Bool {

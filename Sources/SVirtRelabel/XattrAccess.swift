@@ -92,11 +92,11 @@ enum XattrAccess {
 
     /// lsetxattr / setxattr / fsetxattr by number; `target` is a path or fd.
     static func set(_ call: Int, _ target: Int, _ value: UnsafeRawBufferPointer,
-                    name: String = selinuxXattrName) -> Int {
+                    name: String = selinuxXattrName, flags: Int = 0) -> Int {
         name.withCString { key in
             retrying {
                 RawSyscall.call(call, target, Int(bitPattern: key),
-                                  Int(bitPattern: value.baseAddress), value.count, 0)
+                                  Int(bitPattern: value.baseAddress), value.count, flags)
             }
         }
     }
@@ -125,8 +125,36 @@ enum XattrAccess {
     }
 }
 
-/// Removing a stamp (TreeStamp) that may cover a write.
+/// Reading and writing the stamp (TreeStamp) of a tree's root, and
+/// removing the stamps that cover a write.
 enum Stamps {
+    /// The stamp as stored (`call` and `target` as for XattrAccess.get: an
+    /// fd, or a path), nil when there is none; empty when it is longer than
+    /// any stamp we write (not ours, but present: removed before writing
+    /// like any other).
+    static func read(_ call: Int, _ target: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096 + 64)
+        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0, name: TreeStamp.xattrName) }
+        if n >= 0 { return Array(buffer[0..<n]) }
+        return errno == ERANGE ? [] : nil
+    }
+
+    /// Best effort: without a stamp (no trusted.* here, EPERM in a user
+    /// namespace) the next relabel reads everything.
+    static func write(_ stamp: [UInt8], _ fd: Int32) {
+        _ = stamp.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName) }
+    }
+
+    /// Replaces the stamp only if one is still there (XATTR_REPLACE). Only
+    /// walks of this tree write its stamp, and they hold its tree lock, as
+    /// the caller does; anyone else only removes it, before a write that
+    /// it covers. So "still there" means "not removed since it was read",
+    /// and the check and the write are one call.
+    static func renew(_ stamp: [UInt8], _ fd: Int32) {
+        _ = stamp.withUnsafeBytes {
+            XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName, flags: LinuxFlag.xattrReplace)
+        }
+    }
     /// True when no stamp is left on the directory open at `fd`: removed,
     /// none there, or none possible (no trusted.* here, or invisible to us
     /// without CAP_SYS_ADMIN, so none we could have trusted). False, errno

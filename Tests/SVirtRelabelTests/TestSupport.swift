@@ -139,3 +139,11 @@ func waitForCoarseClock(after t: TreeStamp.Timestamp) throws {
     }
     throw ClockStuck()
 }
+
+/// Holds the write lock (TreeLock.forWrites) for `path`'s place in its
+/// file system, as a relabel writing there would.
+func holdWrites(_ path: String, locks: String) throws -> WriteLock? {
+    let source = try ResolvedSource.open(path, policy: SystemPathPolicy())
+    defer { close(source.fd) }
+    return try TreeLock.forWrites(source.place, directory: locks)
+}

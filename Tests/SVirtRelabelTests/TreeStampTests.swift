@@ -363,12 +363,10 @@ struct StampedRepeatTests {
         t.scratch.file("other/f")
         var relabeler = Relabeler(threads: 2)
         relabeler.lockDirectory = locks
-        let fd = open(other, O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        var held = try TreeLock.forWrites(directory: locks)
+        var held = try holdWrites(other, locks: locks)
         #expect(held != nil)
         relabeler.lockTimeout = 0.2
-        #expect(expectLockTimeout(relabeler, other, labelB, lockPrefix: "writes"))
+        #expect(expectLockTimeout(relabeler, other, labelB, lockPrefix: "writes to "))
         #expect(label(other) == nil) // nothing written without the lock
         held = nil
         _ = try relabeler.relabel(other, to: labelB)
@@ -410,29 +408,23 @@ struct StampedRepeatTests {
         #expect(t.stamp() == nil)
     }
 
-    @Test("a repeat that only reads does not wait for the write lock")
-    func readOnlyRepeatDoesNotWait() throws {
+    @Test("a repeat that only reads takes no write lock: it finishes and renews its stamp while a writer holds the tree's")
+    func readOnlyRepeatTakesNoWriteLock() throws {
         let t = try StampedTree()
         let locks = t.scratch.dir("locks")
         var relabeler = Relabeler(threads: 2)
         relabeler.lockDirectory = locks
         _ = try relabeler.relabel(t.tree, to: labelA) // stamp written under these locks
         try t.renewStamp()
-        var held = try TreeLock.forWrites(directory: locks)
+        let before = try #require(t.stamp())
+        try waitForCoarseClock(after: preciseNow())
+        let held = try holdWrites(t.tree, locks: locks)
         #expect(held != nil)
-        // Released only after the relabel finished, or after a minute if
-        // it waits for the lock: then it finishes after the release.
-        let released = Flag()
-        let finishedWhileHeld = Flag()
-        let (tree, reader) = (t.tree, relabeler)
-        let done = inBackground {
-            if (try? reader.relabel(tree, to: labelA))?.unread == 13 && !released.isSet { finishedWhileHeld.set() }
-        }
-        for _ in 0..<6000 where !done.isSet { usleep(10_000) }
-        released.set()
-        held = nil
-        done.wait("the read-only repeat to finish")
-        #expect(finishedWhileHeld.isSet)
+        relabeler.lockTimeout = 0.2 // a wait for the lock would fail the relabel
+        let report = try relabeler.relabel(t.tree, to: labelA)
+        #expect(report.changed == 0 && report.unread == 13)
+        #expect(t.stamp() != nil && t.stamp() != before)
+        withExtendedLifetime(held) {}
     }
 
     @Test("a repeat that finds something to write starts over under the write lock, waiting for it")
@@ -444,9 +436,9 @@ struct StampedRepeatTests {
         t.scratch.file("tree/b/new") // b changed: its files are read
         let file = t.tree + "/b/f1"
         try t.setLabel(labelB, [file])
-        var held = try TreeLock.forWrites(directory: locks)
+        var held = try holdWrites(t.tree, locks: locks)
         relabeler.lockTimeout = 0.2
-        #expect(expectLockTimeout(relabeler, t.tree, labelA, lockPrefix: "writes"))
+        #expect(expectLockTimeout(relabeler, t.tree, labelA, lockPrefix: "writes to "))
         #expect(label(file) == labelB)
         #expect(t.stamp() != nil) // not removed: nothing is written before the lock
         held = nil
@@ -475,7 +467,7 @@ struct StampedRepeatTests {
         let (tree, outer) = (t.tree, blockedOuter)
         innerRelabeler.afterDirectoryLabel = { path in
             guard path.hasSuffix("/b/c") else { return }
-            if expectLockTimeout(outer, tree, labelA, lockPrefix: "writes") { outerBlocked.set() }
+            if expectLockTimeout(outer, tree, labelA, lockPrefix: "writes to ") { outerBlocked.set() }
         }
         _ = try innerRelabeler.relabel(inner, to: labelB)
         #expect(outerBlocked.isSet)
@@ -583,21 +575,6 @@ struct StampedRepeatTests {
         let report = try relabeler.relabel(t.tree, to: labelA)
         #expect(report.changed == 0)
         #expect(t.stamp() == nil)
-    }
-
-    @Test("a read-only repeat leaves the old stamp when the write lock is busy, and renews it when free")
-    func readOnlyRepeatRenewsOnlyUnderWriteLock() throws {
-        let t = try StampedTree()
-        let locks = t.scratch.dir("locks")
-        var relabeler = Relabeler(threads: 2)
-        relabeler.lockDirectory = locks
-        let before = try #require(t.stamp())
-        var held = try TreeLock.forWrites(directory: locks)
-        #expect(try relabeler.relabel(t.tree, to: labelA).changed == 0)
-        #expect(t.stamp() == before)
-        held = nil
-        #expect(try relabeler.relabel(t.tree, to: labelA).changed == 0)
-        #expect(t.stamp() != before)
     }
 
     @Test("a relabel through a bind mount of part of a stamped tree removes the stamps above it in every view")
@@ -750,6 +727,92 @@ struct CoarseTimestampTests {
     }
 }
 
+@Suite("Write locks cover one place in a file system")
+struct WriteLockPlaceTests {
+    @Test("writers of unrelated trees on one file system do not wait for each other")
+    func unrelatedTreesDoNotWait() throws {
+        let scratch = Scratch()
+        let locks = scratch.dir("locks")
+        scratch.file("a/f")
+        let b = scratch.dir("b")
+        scratch.file("b/f")
+        let held = try holdWrites(scratch.path + "/a", locks: locks)
+        #expect(held != nil)
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = locks
+        relabeler.lockTimeout = 0.2 // a wait for a's lock would fail the relabel
+        #expect(try relabeler.relabel(b, to: labelA).changed == 2)
+        #expect(stamp(b) != nil)
+        withExtendedLifetime(held) {}
+    }
+
+    @Test("a writer of a tree inside another waits for the outer tree's writer, and the outer for the inner")
+    func nestedTreesWaitBothWays() throws {
+        let scratch = Scratch()
+        let locks = scratch.dir("locks")
+        let outer = scratch.dir("outer")
+        scratch.file("outer/inner/f")
+        let inner = outer + "/inner"
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = locks
+        relabeler.lockTimeout = 0.2
+        var held = try holdWrites(outer, locks: locks)
+        #expect(expectLockTimeout(relabeler, inner, labelA, lockPrefix: "writes under "))
+        held = nil // before taking the inner one, which waits for it like anyone else
+        held = try holdWrites(inner, locks: locks)
+        #expect(expectLockTimeout(relabeler, outer, labelA, lockPrefix: "writes to "))
+        #expect(label(inner + "/f") == nil) // neither wrote
+        held = nil
+        #expect(try relabeler.relabel(outer, to: labelA).changed == 3)
+    }
+
+    @Test("a bind mount of a tree names the same write lock as the tree")
+    func bindMountSharesTheLock() throws {
+        let scratch = Scratch()
+        let locks = scratch.dir("locks")
+        let tree = scratch.dir("tree")
+        scratch.file("tree/f")
+        let view = scratch.dir("view")
+        try scratch.mount(["--bind", tree], at: view)
+        let held = try holdWrites(view, locks: locks)
+        #expect(held != nil)
+        var relabeler = Relabeler(threads: 1)
+        relabeler.lockDirectory = locks
+        relabeler.lockTimeout = 0.2
+        #expect(expectLockTimeout(relabeler, tree, labelA, lockPrefix: "writes to "))
+        withExtendedLifetime(held) {}
+    }
+
+    @Test("a file system place lists the directories above it, its root first")
+    func placeAncestors() {
+        #expect(FileSystemPlace(device: "0:1", path: "/a/b/c").ancestors == ["/", "/a", "/a/b"])
+        #expect(FileSystemPlace(device: "0:1", path: "/").ancestors == [])
+    }
+
+    @Test("a path's place is the mount's root joined with the part below its mount point, for bind mounts too")
+    func placeThroughBindMount() {
+        let mounts = [MountEntry(id: 1, parent: 0, device: "8:1", root: "/", mountPoint: "/"),
+                      MountEntry(id: 2, parent: 1, device: "8:1", root: "/srv/data", mountPoint: "/mnt/v")]
+        #expect(MountTable.place(of: "/mnt/v/x", mountID: 2, mounts: mounts)
+            == FileSystemPlace(device: "8:1", path: "/srv/data/x"))
+        #expect(MountTable.place(of: "/srv/data/x", mountID: 1, mounts: mounts)
+            == FileSystemPlace(device: "8:1", path: "/srv/data/x"))
+        #expect(MountTable.place(of: "/elsewhere", mountID: 2, mounts: mounts) == nil)
+    }
+
+    @Test("every waiting relabel's locks are gone when it ends: no lock file is left behind")
+    func noLockFilesLeft() throws {
+        let scratch = Scratch()
+        let locks = scratch.dir("locks")
+        scratch.file("t/d/f")
+        var relabeler = Relabeler(threads: 2)
+        relabeler.lockDirectory = locks
+        _ = try relabeler.relabel(scratch.path + "/t", to: labelA)
+        _ = try relabeler.relabel(scratch.path + "/t/d/f", to: labelB)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: locks) == [])
+    }
+}
+
 @Suite("Lock waits are bounded")
 struct LockTimeoutTests {
     @Test("a relabel that cannot get the write lock within its timeout fails with ETIMEDOUT, naming the holder, and writes nothing")
@@ -761,7 +824,7 @@ struct LockTimeoutTests {
         var relabeler = Relabeler(threads: 1)
         relabeler.lockDirectory = locks
         relabeler.lockTimeout = 0.2
-        var held = try TreeLock.forWrites(directory: locks)
+        var held = try holdWrites(tree, locks: locks)
         #expect(held != nil)
         do {
             _ = try relabeler.relabel(tree, to: labelA)
@@ -771,7 +834,7 @@ struct LockTimeoutTests {
                 Issue.record("not a lock timeout: \(error)")
                 return
             }
-            #expect(path == tree && lock == "writes")
+            #expect(path == tree && lock.hasPrefix("writes to ") && lock.contains("/tree on "), "\(lock)")
             #expect(holder.hasPrefix("pid \(getpid()) ("), "\(holder)")
             #expect(error.errno == ETIMEDOUT)
         }
