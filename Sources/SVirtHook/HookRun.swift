@@ -118,13 +118,9 @@ public enum HookRun {
             }
             let settings = HookSettings(relabelRoot: options.relabelRoot,
                                         baseDirectory: options.bundle ?? env.currentDirectory)
-            let policy = try env.loadPolicy()
-            let allocator: any LevelAllocator = try env.allocator()
-            let plan = try Planner.plan(config: config, settings: settings, policy: policy, allocator: allocator)
-            var result = HookResult()
-            if !plan.relabels.isEmpty {
-                result.notices += try plan.apply(relabeler: env.relabeler())
-            }
+            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy())
+            let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
+            var result = HookResult(notices: warnings)
             if let configPath {
                 if plan.configChanged {
                     result.rewrite = (configPath, JSON.serialize(plan.config.json, pretty: true))
@@ -182,9 +178,8 @@ public enum HookRun {
         case .precreate, .poststart:
             return result
         case .prestart, .createRuntime, .createContainer, .startContainer:
-            let policy = try env.loadPolicy()
-            let plan = try Planner.plan(config: config, settings: settings, policy: policy,
-                                        allocator: try env.allocator(), mode: .inspect)
+            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(), mode: .inspect)
+            let plan = try Apply.complete(draft, allocator: env.allocator)
             if plan.disabled { return result }
             if plan.processLabel == nil {
                 let message = "\(name)\(place) has no SELinux label (process.selinuxLabel): runtimes read the config before this \(stage.rawValue) hook; label it in precreate or with --bundle"
@@ -192,7 +187,7 @@ public enum HookRun {
                 result.notices.append(message)
             }
             if !plan.relabels.isEmpty {
-                result.notices += try plan.apply(relabeler: env.relabeler(), skippingComplete: true)
+                result.notices += try Apply.relabel(plan, relabeler: env.relabeler(), skippingComplete: true)
             }
             return result
         }

@@ -18,7 +18,7 @@ public struct RelabelTarget: Equatable, Sendable {
 }
 
 /// The pure result of the pipeline: what the config becomes and which
-/// trees to relabel. Applying it is the only step with side effects.
+/// trees to relabel (Draft.plan). Apply is the only step with side effects.
 public struct Plan: Sendable {
     /// The config to hand back (labels added, z/Z options stripped).
     public var config: OCIConfig
@@ -37,25 +37,4 @@ public struct Plan: Sendable {
     /// The container opted in to trusting a tree whose last relabel to its
     /// label finished (`io.svirt.relabel-skip-labeled`), at every stage.
     public var skipLabeled = false
-
-    /// Relabels every target in order and returns the relabeler's warnings.
-    /// A failure stops at that target with exit code `relabel`: the hook
-    /// then fails, so the container does not start half-labeled. With
-    /// `skippingComplete`, a tree whose last relabel to its label finished
-    /// is taken as done (runtime stages, right after precreate labeled it)
-    /// instead of being walked again.
-    public func apply(relabeler: any MountRelabeler, skippingComplete: Bool = false) throws(HookError) -> [String] {
-        var warnings: [String] = []
-        for target in relabels {
-            if (skippingComplete || skipLabeled) && relabeler.isComplete(source: target.source, label: target.label) { continue }
-            do {
-                warnings += try relabeler.relabel(source: target.source, label: target.label)
-            } catch let error as HookError {
-                throw error
-            } catch {
-                throw HookError(.relabel, "relabel \(target.source) (\(target.destination):\(target.mode.rawValue)): \(error)")
-            }
-        }
-        return warnings
-    }
 }

@@ -2,8 +2,9 @@ import SVirtJSON
 import SVirtOCI
 import SVirtSELinux
 
-/// Config + request + policy -> plan. Pure but for the allocator it is
-/// handed, so every rule here is unit-tested with doubles.
+/// Config + request + policy -> draft: pure. What the draft cannot know
+/// without the reservation store, the level, it names as its `need`; Apply
+/// takes it, then completes the plan with `Draft.plan(level:)`, also pure.
 public enum Planner {
     public enum Mode: Sendable {
         /// precreate, pipe, `--bundle`: add missing labels, strip z/Z.
@@ -13,18 +14,43 @@ public enum Planner {
         case inspect
     }
 
-    public static func plan(
-        config input: OCIConfig, settings: HookSettings, policy: Policy,
-        allocator: any LevelAllocator, mode: Mode = .label
-    ) throws(HookError) -> Plan {
+    public static func plan(config input: OCIConfig, settings: HookSettings, policy: Policy,
+                            mode: Mode = .label) throws(HookError) -> Draft {
         var config = input
         let request = try Request(annotations: oci { () throws(OCIError) in try config.annotations() })
         let mounts = try oci { () throws(OCIError) in try config.mounts() }
-
-        // Relabel requests by mount index; nil index = root file system.
-        var wanted: [Int: RelabelMode] = [:]
-        var rootMode: RelabelMode? = settings.relabelRoot
+        var relabels = try relabelRequests(mounts, request: request, settings: settings)
         var changed = false
+        if mode == .label {
+            // Runtimes do not know z/Z; podman strips them too.
+            for mount in mounts where mount.options.contains("z") || mount.options.contains("Z") {
+                try oci { () throws(OCIError) in
+                    try config.setMountOptions(mount.options.filter { $0 != "z" && $0 != "Z" }, at: mount.index)
+                }
+                changed = true
+            }
+        }
+        if request.options.disable {
+            return Draft(config: config, changed: changed, disabled: true, mounts: mounts, relabels: [:],
+                         rootMode: nil, key: nil, labels: nil, settings: settings, policy: policy, mode: mode,
+                         skipLabeled: request.skipLabeled)
+        }
+        let key = try ContainerKey.derive(from: config, base: settings.baseDirectory)
+        let labels = try LabelDraft(
+            process: oci { () throws(OCIError) in try config.processLabel() },
+            mount: oci { () throws(OCIError) in try config.mountLabel() },
+            options: request.options, policy: policy, key: key, mode: mode)
+        let rootMode = relabels.removeValue(forKey: nil) ?? nil
+        return Draft(config: config, changed: changed, disabled: false, mounts: mounts, relabels: relabels,
+                     rootMode: rootMode, key: key, labels: labels, settings: settings, policy: policy, mode: mode,
+                     skipLabeled: request.skipLabeled)
+    }
+
+    /// Relabel requests by mount index (nil: the root file system), from
+    /// z/Z options, the `io.svirt.relabel` annotation and `--relabel-root`.
+    static func relabelRequests(_ mounts: [OCIMount], request: Request,
+                                settings: HookSettings) throws(HookError) -> [Int?: RelabelMode?] {
+        var wanted: [Int?: RelabelMode?] = [nil: settings.relabelRoot]
         for mount in mounts {
             let z = mount.options.contains("z"), Z = mount.options.contains("Z")
             guard z || Z else { continue }
@@ -32,22 +58,15 @@ public enum Planner {
             if z && Z { throw HookError(.badInput, "\(field): both z and Z relabel options") }
             guard mount.isBind else { throw HookError(.badInput, "\(field): z/Z relabel applies to bind mounts only") }
             wanted[mount.index] = z ? .shared : .private
-            if mode == .label {
-                // Runtimes do not know z/Z; podman strips them too.
-                try oci { () throws(OCIError) in
-                    try config.setMountOptions(mount.options.filter { $0 != "z" && $0 != "Z" }, at: mount.index)
-                }
-                changed = true
-            }
         }
         for (destination, relabelMode) in request.relabels {
-            if destination == "/" { rootMode = relabelMode; continue }
+            if destination == "/" { wanted[nil] = relabelMode; continue }
             // The last mount at a destination is the one the container sees.
             // Byte comparison: canonically equivalent spellings are different paths to the kernel.
             guard let mount = mounts.last(where: { Paths.normalize($0.destination).utf8.elementsEqual(destination.utf8) }) else {
                 throw HookError(.badInput, "annotation \(Request.relabelAnnotation): no mount at \(destination)")
             }
-            if let previous = wanted[mount.index], previous != relabelMode {
+            if let previous = wanted[mount.index] ?? nil, previous != relabelMode {
                 throw HookError(.badInput, "mounts[\(mount.index)] (\(mount.destination)): both z and Z requested")
             }
             guard mount.isBind else {
@@ -55,29 +74,59 @@ public enum Planner {
             }
             wanted[mount.index] = relabelMode
         }
+        return wanted
+    }
+}
 
-        if request.options.disable {
+/// The level a draft needs before its labels are final.
+public enum LevelNeed: Equatable, Sendable {
+    /// None: no labels, or only labels without categories.
+    case none
+    /// Levels the container has already (user labels, a `level:` option),
+    /// to record so no generated level collides with them.
+    case claim([MCSLevel], key: ContainerKey)
+    /// A fresh level for `key` from `range` (nil key: neither a root path
+    /// nor a pod is known, and a recording allocator must refuse).
+    case reserve(key: ContainerKey?, range: CategoryRange)
+}
+
+/// Everything the planner decided, waiting for the level (see LevelNeed).
+public struct Draft: Sendable {
+    /// The config so far (z/Z options stripped); labels go in with the level.
+    var config: OCIConfig
+    var changed: Bool
+    let disabled: Bool
+    let mounts: [OCIMount]
+    /// Relabel modes by mount index, the root file system's apart.
+    let relabels: [Int?: RelabelMode?]
+    let rootMode: RelabelMode?
+    let key: ContainerKey?
+    /// nil: `label=disable`.
+    let labels: LabelDraft?
+    let settings: HookSettings
+    let policy: Policy
+    let mode: Planner.Mode
+    let skipLabeled: Bool
+
+    public var need: LevelNeed { labels?.need ?? .none }
+
+    /// The plan, given the level reserved for a `.reserve` need (nil for
+    /// any other need).
+    public func plan(level: MCSLevel?) throws(HookError) -> Plan {
+        var config = self.config
+        var changed = self.changed
+        guard let draft = labels else {
             return Plan(config: config, configChanged: changed, disabled: true, processLabel: nil, mountLabel: nil,
                         reservedLevel: nil, key: nil, relabels: [])
         }
-
-        let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
-        let resolvedRoot = rootPath.flatMap { Paths.absolute($0, base: settings.baseDirectory) }
-        let key = try ContainerKey.derive(from: config, base: settings.baseDirectory)
-
-        var labels = try makeLabels(
-            process: oci { () throws(OCIError) in try config.processLabel() },
-            mount: oci { () throws(OCIError) in try config.mountLabel() },
-            options: request.options, policy: policy, allocator: allocator, key: key, mode: mode)
-
+        var labels = try draft.labels(level: level)
         if mode == .label {
             if let p = labels.process, labels.setProcess {
                 if config.hasProcess {
                     try oci { () throws(OCIError) in try config.setProcessLabel(p) }
                     changed = true
                 } else {
-                    // No process to label: nothing runs under it.
-                    labels.process = nil
+                    labels.process = nil // no process to label: nothing runs under it
                 }
             }
             if let m = labels.mount, labels.setMount {
@@ -85,47 +134,55 @@ public enum Planner {
                 changed = true
             }
         }
-
-        // Read-only mounts get the same label as writable ones, not the
-        // policy's ro_file type: `ro` is enforced by the mount, and a
-        // private Z label keeps MCS separation that container_ro_file_t
-        // (shared by every container) would give up.
-        var targets: [RelabelTarget] = []
-        if let fileLabel = labels.mount, let parsed = SecurityContext(fileLabel) {
-            func label(_ m: RelabelMode) throws(HookError) -> String {
-                switch m {
-                case .private: return fileLabel
-                case .shared:
-                    guard let shared = parsed.with(range: "s0") else {
-                        throw HookError(.badLabel, "cannot derive a shared label from \(fileLabel)")
-                    }
-                    return shared.description
-                }
-            }
-            for mount in mounts {
-                guard let m = wanted[mount.index] else { continue }
-                guard let source = mount.source, !source.isEmpty else {
-                    throw HookError(.badInput, "mounts[\(mount.index)] (\(mount.destination)): relabel requested but no source")
-                }
-                guard let path = Paths.absolute(source, base: settings.baseDirectory) else {
-                    throw HookError(.badInput, "mounts[\(mount.index)].source \(source) is relative and the bundle directory is unknown")
-                }
-                targets.append(RelabelTarget(destination: mount.destination, source: path, label: try label(m), mode: m))
-            }
-            if let m = rootMode {
-                guard let rootPath else { throw HookError(.badInput, "root relabel requested but root.path is missing") }
-                guard let path = resolvedRoot else {
-                    throw HookError(.badInput, "root.path \(rootPath) is relative and the bundle directory is unknown")
-                }
-                targets.append(RelabelTarget(destination: "/", source: path, label: try label(m), mode: m))
-            }
-        }
-
+        let targets = try labels.mount.map { label throws(HookError) in try relabelTargets(fileLabel: label, config: config) } ?? []
         return Plan(config: config, configChanged: changed, disabled: false, processLabel: labels.process,
                     mountLabel: labels.mount, reservedLevel: labels.reserved, key: key, relabels: targets,
-                    skipLabeled: request.skipLabeled)
+                    skipLabeled: skipLabeled)
     }
 
+    /// Read-only mounts get the same label as writable ones, not the
+    /// policy's ro_file type: `ro` is enforced by the mount, and a private
+    /// Z label keeps MCS separation that container_ro_file_t (shared by
+    /// every container) would give up.
+    private func relabelTargets(fileLabel: String, config: OCIConfig) throws(HookError) -> [RelabelTarget] {
+        guard let parsed = SecurityContext(fileLabel) else { return [] }
+        func label(_ m: RelabelMode) throws(HookError) -> String {
+            switch m {
+            case .private: return fileLabel
+            case .shared:
+                guard let shared = parsed.with(range: "s0") else {
+                    throw HookError(.badLabel, "cannot derive a shared label from \(fileLabel)")
+                }
+                return shared.description
+            }
+        }
+        var targets: [RelabelTarget] = []
+        for mount in mounts {
+            guard let m = relabels[mount.index] ?? nil else { continue }
+            guard let source = mount.source, !source.isEmpty else {
+                throw HookError(.badInput, "mounts[\(mount.index)] (\(mount.destination)): relabel requested but no source")
+            }
+            guard let path = Paths.absolute(source, base: settings.baseDirectory) else {
+                throw HookError(.badInput, "mounts[\(mount.index)].source \(source) is relative and the bundle directory is unknown")
+            }
+            targets.append(RelabelTarget(destination: mount.destination, source: path, label: try label(m), mode: m))
+        }
+        if let m = rootMode {
+            guard let rootPath = try oci({ () throws(OCIError) in try config.rootPath() }) else {
+                throw HookError(.badInput, "root relabel requested but root.path is missing")
+            }
+            guard let path = Paths.absolute(rootPath, base: settings.baseDirectory) else {
+                throw HookError(.badInput, "root.path \(rootPath) is relative and the bundle directory is unknown")
+            }
+            targets.append(RelabelTarget(destination: "/", source: path, label: try label(m), mode: m))
+        }
+        return targets
+    }
+}
+
+/// The container's labels as far as they are known without the level:
+/// user labels kept, the rest to generate once the level is there.
+struct LabelDraft: Sendable {
     struct Labels {
         var process: String?
         var mount: String?
@@ -134,57 +191,80 @@ public enum Planner {
         var reserved: MCSLevel?
     }
 
+    let process: String?
+    let mount: String?
+    let userProcess: SecurityContext?
+    let userMount: SecurityContext?
+    let options: LabelOptions
+    let policy: Policy
+    let mode: Planner.Mode
+    /// The level the labels get when it does not come from a reservation.
+    let range: String?
+    let need: LevelNeed
+
     /// Keeps user labels; fills in what is missing. If only one label is
     /// set, the other takes its level, so process and files still match.
-    static func makeLabels(
-        process: String?, mount: String?, options: LabelOptions, policy: Policy,
-        allocator: any LevelAllocator, key: ContainerKey?, mode: Mode
-    ) throws(HookError) -> Labels {
-        let userProcess = try process.map { text throws(HookError) in try parseUser(text, field: "process.selinuxLabel", policy: policy) }
-        let userMount = try mount.map { text throws(HookError) in try parseUser(text, field: "linux.mountLabel", policy: policy) }
-        var out = Labels(process: process, mount: mount)
-
+    init(process: String?, mount: String?, options: LabelOptions, policy: Policy,
+         key: ContainerKey?, mode: Planner.Mode) throws(HookError) {
+        self.process = process
+        self.mount = mount
+        self.options = options
+        self.policy = policy
+        self.mode = mode
+        userProcess = try process.map { text throws(HookError) in
+            try LabelDraft.parseUser(text, field: "process.selinuxLabel", policy: policy)
+        }
+        userMount = try mount.map { text throws(HookError) in
+            try LabelDraft.parseUser(text, field: "linux.mountLabel", policy: policy)
+        }
         // The level the container has already, from its own labels.
-        let given: (range: String?, from: String)? =
-            userProcess.map { ($0.range, "process.selinuxLabel") } ?? userMount.map { ($0.range, "linux.mountLabel") }
-
-        let range: String?
-        if let given {
-            range = given.range
-            try claim(range, key: key, allocator: allocator)
+        if userProcess != nil || userMount != nil {
+            let given = userProcess.map { $0.range } ?? userMount?.range
+            range = given
+            var held = [given]
             // Two user labels with different levels: both are in use.
-            if let p = userProcess, let m = userMount, p.range != m.range {
-                try claim(m.range, key: key, allocator: allocator)
-            }
+            if let p = userProcess, let m = userMount, p.range != m.range { held.append(m.range) }
+            need = LabelDraft.claiming(held, key: key)
         } else if mode == .inspect {
-            return out
+            range = nil
+            need = .none
         } else if let level = options.level {
             range = level
-            try claim(level, key: key, allocator: allocator)
+            need = LabelDraft.claiming([level], key: key)
         } else {
-            let level: MCSLevel
-            do {
-                level = try allocator.level(for: key, range: policy.categoryRange)
-            } catch let error as HookError {
-                throw error
-            } catch {
-                throw HookError(.reservation, "reserve a level for \(key?.description ?? "the container"): \(error)")
-            }
+            range = nil
+            need = .reserve(key: key, range: policy.categoryRange)
+        }
+    }
+
+    /// Levels without categories (`s0`) and ranges are not exclusive to
+    /// anyone and are not recorded.
+    private static func claiming(_ ranges: [String?], key: ContainerKey?) -> LevelNeed {
+        let levels = ranges.compactMap { $0.flatMap(MCSLevel.init) }.filter { !$0.categories.isEmpty }
+        guard let key, !levels.isEmpty else { return .none }
+        return .claim(levels, key: key)
+    }
+
+    func labels(level: MCSLevel?) throws(HookError) -> Labels {
+        var out = Labels(process: process, mount: mount)
+        let reserving: Bool
+        if case .reserve = need { reserving = true } else { reserving = false }
+        if reserving {
+            guard let level else { throw HookError(.reservation, "no level was reserved for the container") }
             out.reserved = level
-            range = level.description
         }
         guard mode == .label else { return out }
-
+        let range = reserving ? level?.description : self.range
         if userProcess == nil {
             let base = policy.contexts.process
-            out.process = try generated(
+            out.process = try LabelDraft.generated(
                 user: options.user ?? base.user, role: options.role ?? base.role, type: options.type ?? base.type,
                 range: range, policy: policy, what: "process label")
             out.setProcess = true
         }
         if userMount == nil {
             let base = policy.contexts.file
-            out.mount = try generated(
+            out.mount = try LabelDraft.generated(
                 user: options.user ?? base.user, role: base.role, type: options.fileType ?? base.type,
                 range: range, policy: policy, what: "mount label")
             out.setMount = true
@@ -213,20 +293,6 @@ public enum Planner {
             throw HookError(.badLabel, "\(what) \"\(text)\" is not valid in the loaded policy")
         }
         return text
-    }
-
-    /// Records a level the container already has so no generated level
-    /// collides with it. Levels without categories (`s0`) and ranges are
-    /// not exclusive to anyone and are not recorded.
-    private static func claim(_ range: String?, key: ContainerKey?, allocator: any LevelAllocator) throws(HookError) {
-        guard let range, let level = MCSLevel(range), !level.categories.isEmpty, let key else { return }
-        do {
-            try allocator.claim(level, for: key)
-        } catch let error as HookError {
-            throw error
-        } catch {
-            throw HookError(.reservation, "record level \(level) for \(key): \(error)")
-        }
     }
 }
 

@@ -7,7 +7,8 @@ import SVirtSELinux
 private func plan(_ text: String, settings: HookSettings = HookSettings(baseDirectory: "/bundle"),
                   allocator: RecordingAllocator = RecordingAllocator(), policy: Policy = testPolicy,
                   mode: Planner.Mode = .label) throws(HookError) -> Plan {
-    try Planner.plan(config: config(text), settings: settings, policy: policy, allocator: allocator, mode: mode)
+    try Apply.complete(Planner.plan(config: config(text), settings: settings, policy: policy, mode: mode),
+                       allocator: { allocator })
 }
 
 /// The exit code a failing body throws; nil when it succeeds or throws
@@ -216,10 +217,10 @@ struct RelabelRequestTests {
     func applyFails() throws {
         let p = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},\#(Self.mounts)}"#)
         let r = RecordingRelabeler()
-        #expect(try p.apply(relabeler: r).isEmpty)
+        #expect(try Apply.relabel(p, relabeler: r).isEmpty)
         #expect(r.calls.map(\.source) == ["/srv/data", "/srv/shared"])
         r.failure = Failure(description: "EPERM")
-        #expect(code { _ = try p.apply(relabeler: r) } == .relabel)
+        #expect(code { _ = try Apply.relabel(p, relabeler: r) } == .relabel)
     }
 }
 
@@ -237,5 +238,41 @@ struct LivenessTests {
     ])
     func plainRoots(_ root: String) {
         #expect(ContainerKey.derive(sandboxID: nil, rootPath: root)?.rootPath == root)
+    }
+}
+
+@Suite("Planner: pure, it names the level it needs instead of reserving")
+struct PlannerNeedTests {
+    func draft(_ text: String, mode: Planner.Mode = .label) throws(HookError) -> Draft {
+        try Planner.plan(config: config(text), settings: HookSettings(baseDirectory: "/bundle"), policy: testPolicy,
+                         mode: mode)
+    }
+
+    @Test("missing labels: a level to reserve for the container's key, from the policy's range")
+    func reserve() throws {
+        let d = try draft(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"}}"#)
+        #expect(d.need == .reserve(key: ContainerKey(key: "root:/bundle/rootfs", rootPath: "/bundle/rootfs"),
+                                   range: testPolicy.categoryRange))
+    }
+
+    @Test("user labels and level: options: levels to record; categoryless levels, label=disable and inspected unlabeled configs: none")
+    func claimAndNone() throws {
+        let key = ContainerKey(key: "root:/r", rootPath: "/r")
+        #expect(try draft(#"{"ociVersion":"1","process":{"selinuxLabel":"u:r:t:s0:c1,c2"},"root":{"path":"/r"}}"#).need
+            == .claim([MCSLevel("s0:c1,c2")!], key: key))
+        #expect(try draft(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.label":"level:s0:c5,c6"}}"#).need
+            == .claim([MCSLevel("s0:c5,c6")!], key: key))
+        #expect(try draft(#"{"ociVersion":"1","process":{"selinuxLabel":"u:r:t:s0"},"root":{"path":"/r"}}"#).need == .none)
+        #expect(try draft(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.label":"disable"}}"#).need == .none)
+        #expect(try draft(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, mode: .inspect).need == .none)
+    }
+
+    @Test("a draft completed with a level labels the config with it, and nothing else is asked of any store")
+    func completeWithLevel() throws {
+        let d = try draft(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#)
+        let p = try d.plan(level: MCSLevel("s0:c8,c9")!)
+        #expect(p.processLabel == "system_u:system_r:container_t:s0:c8,c9")
+        #expect(p.reservedLevel == MCSLevel("s0:c8,c9"))
+        #expect(code { _ = try d.plan(level: nil) } == .reservation)
     }
 }
