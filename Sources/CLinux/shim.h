@@ -29,4 +29,31 @@ static inline long svirt_syscall6(long number, long a, long b, long c, long d, l
     return syscall(number, a, b, c, d, e, f);
 }
 
+// System call numbers, from the kernel headers of the architecture being
+// built for. Calls newer than Debian 12's headers get their numbers here:
+// from 424 on, a call has the same number on every architecture.
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+static const long svirt_sys_setxattr = SYS_setxattr;
+static const long svirt_sys_lsetxattr = SYS_lsetxattr;
+static const long svirt_sys_fsetxattr = SYS_fsetxattr;
+static const long svirt_sys_getxattr = SYS_getxattr;
+static const long svirt_sys_lgetxattr = SYS_lgetxattr;
+static const long svirt_sys_fgetxattr = SYS_fgetxattr;
+static const long svirt_sys_lremovexattr = SYS_lremovexattr;
+static const long svirt_sys_fremovexattr = SYS_fremovexattr;
+static const long svirt_sys_getdents64 = SYS_getdents64;
+static const long svirt_sys_statx = SYS_statx;
+static const long svirt_sys_fstatfs = SYS_fstatfs;
+static const long svirt_sys_openat2 = SYS_openat2;
+static const long svirt_sys_setxattrat = SYS_setxattrat;
+static const long svirt_sys_getxattrat = SYS_getxattrat;
+
 #endif

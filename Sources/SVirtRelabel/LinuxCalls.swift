@@ -22,25 +22,16 @@ enum RawSyscall {
     }
 }
 
-/// System call numbers. New calls (>= 424) share one number on every
-/// architecture; the older ones differ.
+/// System call numbers, from the C headers of the architecture built for
+/// (CLinux's shim, which supplies the calls newer than the headers).
 enum SyscallNumber {
-    #if arch(x86_64)
-    static let setxattr = 188, lsetxattr = 189, fsetxattr = 190
-    static let getxattr = 191, lgetxattr = 192, fgetxattr = 193
-    static let lremovexattr = 198, fremovexattr = 199
-    static let getdents64 = 217, statx = 332, fstatfs = 138
-    #elseif arch(arm64)
-    static let setxattr = 5, lsetxattr = 6, fsetxattr = 7
-    static let getxattr = 8, lgetxattr = 9, fgetxattr = 10
-    static let lremovexattr = 15, fremovexattr = 16
-    static let getdents64 = 61, statx = 291, fstatfs = 44
-    #else
-    #error("add this architecture's system call numbers")
-    #endif
-    static let openat2 = 437
-    static let setxattrat = 463
-    static let getxattrat = 464
+    static let setxattr = svirt_sys_setxattr, lsetxattr = svirt_sys_lsetxattr, fsetxattr = svirt_sys_fsetxattr
+    static let getxattr = svirt_sys_getxattr, lgetxattr = svirt_sys_lgetxattr, fgetxattr = svirt_sys_fgetxattr
+    static let lremovexattr = svirt_sys_lremovexattr, fremovexattr = svirt_sys_fremovexattr
+    static let getdents64 = svirt_sys_getdents64, statx = svirt_sys_statx, fstatfs = svirt_sys_fstatfs
+    static let openat2 = svirt_sys_openat2
+    static let setxattrat = svirt_sys_setxattrat
+    static let getxattrat = svirt_sys_getxattrat
 }
 
 /// Flags from <linux/openat2.h> and <linux/stat.h> that the headers on
