@@ -77,36 +77,10 @@ struct KeyRecord: Equatable, Sendable {
     /// Percent-escapes `%`, space, control bytes and DEL: enough to keep a
     /// value on one line and unambiguous.
     static func escape(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for byte in text.utf8 {
-            if byte <= 0x20 || byte == 0x7f || byte == UInt8(ascii: "%") {
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            } else {
-                out.append(byte)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        PercentEncoding.encode(text) { byte, _ in byte > 0x20 && byte != 0x7f && byte != UInt8(ascii: "%") }!
     }
 
     static func unescape(_ text: String) -> String? {
-        var out: [UInt8] = []
-        var bytes = text.utf8.makeIterator()
-        func hexValue(_ b: UInt8) -> UInt8? {
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - 48
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - 55
-            default: return nil
-            }
-        }
-        while let byte = bytes.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let hi = bytes.next().flatMap(hexValue), let lo = bytes.next().flatMap(hexValue) else { return nil }
-                out.append(hi << 4 | lo)
-            } else {
-                out.append(byte)
-            }
-        }
-        return String(validating: out, as: UTF8.self)
+        PercentEncoding.decode(text)
     }
 }
