@@ -101,7 +101,7 @@ public enum HookRun {
             configPath = nil
             bytes = input ?? []
         }
-        let document = try parseDocument(bytes, what: configPath ?? "input")
+        let (document, layout) = try parseDocument(bytes, what: configPath ?? "input")
         let labeling = options.selinux == .on || (options.selinux == .auto && env.selinuxEnabled)
 
         switch document {
@@ -121,13 +121,13 @@ public enum HookRun {
             let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy())
             let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
             var result = HookResult(notices: warnings)
+            // Only what the plan changed differs from the input, down to
+            // the white space: a config nobody changed goes back as it came.
+            let output = plan.configChanged ? JSON.serialize(plan.config.json, over: layout) : bytes
             if let configPath {
-                if plan.configChanged {
-                    result.rewrite = (configPath, JSON.serialize(plan.config.json, pretty: true))
-                }
+                if plan.configChanged { result.rewrite = (configPath, output) }
             } else {
-                // Unchanged configs go back byte for byte.
-                result.output = plan.configChanged ? JSON.serialize(plan.config.json) : bytes
+                result.output = output
             }
             return result
 
@@ -145,7 +145,7 @@ public enum HookRun {
                 throw HookError(.badInput, "state.bundle \(state.bundle) is not an absolute path")
             }
             let path = join(state.bundle, "config.json")
-            guard case .config(let config) = try parseDocument(try env.readFile(path), what: path) else {
+            guard case .config(let config) = try parseDocument(try env.readFile(path), what: path).document else {
                 throw HookError(.badInput, "\(path): not an OCI config")
             }
             return try runtimeStage(stage, config: config, bundle: state.bundle, id: state.id, options: options, env: env)
@@ -193,15 +193,15 @@ public enum HookRun {
         }
     }
 
-    static func parseDocument(_ bytes: [UInt8], what: String) throws(HookError) -> OCIDocument {
-        let value: JSONValue
+    static func parseDocument(_ bytes: [UInt8], what: String) throws(HookError) -> (document: OCIDocument, layout: JSONLayout) {
+        let parsed: JSONDocument
         do {
-            value = try JSON.parse(bytes, maxDepth: depthLimit)
+            parsed = try JSON.parseDocument(bytes, maxDepth: depthLimit)
         } catch {
             throw HookError(.badInput, "\(what): \(error)")
         }
         do {
-            return try OCIDocument(value)
+            return (try OCIDocument(parsed.value), parsed.layout)
         } catch {
             throw HookError(.badInput, "\(what): \(error)")
         }

@@ -17,9 +17,13 @@ public enum JSON {
     /// bytes the runtime would read differently), and nesting deeper than
     /// `maxDepth` is refused so that hostile input cannot exhaust the stack.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 512) throws(JSONError) -> JSONValue {
+        try parse(bytes, maxDepth: maxDepth, recordingLayout: false).value
+    }
+
+    static func parse(_ bytes: [UInt8], maxDepth: Int, recordingLayout: Bool) throws(JSONError) -> (value: JSONValue, layout: JSONLayout?) {
         var failure: JSONError?
-        let value: JSONValue? = bytes.withUnsafeBufferPointer { buffer in
-            var parser = Parser(bytes: buffer, maxDepth: maxDepth)
+        let parsed: (JSONValue, JSONLayout.Node?, Range<Int>, Range<Int>)? = bytes.withUnsafeBufferPointer { buffer in
+            var parser = Parser(bytes: buffer, maxDepth: maxDepth, recording: recordingLayout)
             do throws(JSONError) {
                 return try parser.document()
             } catch {
@@ -28,27 +32,41 @@ public enum JSON {
             }
         }
         if let failure { throw failure }
-        return value!
+        let (value, node, leading, trailing) = parsed!
+        guard let node else { return (value, nil) }
+        return (value, JSONLayout(source: bytes, value: value, root: node, leading: leading, trailing: trailing))
     }
 }
 
 private struct Parser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
+    /// Whether to record a layout node for every value (parseDocument).
+    let recording: Bool
     var index = 0
     var depth = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, recording: Bool) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.recording = recording
     }
 
-    mutating func document() throws(JSONError) -> JSONValue {
-        skipWhitespace()
-        let value = try parseValue()
-        skipWhitespace()
+    typealias Parsed = (value: JSONValue, node: JSONLayout.Node?)
+
+    mutating func document() throws(JSONError) -> (JSONValue, JSONLayout.Node?, Range<Int>, Range<Int>) {
+        let leading = whitespace()
+        let (value, node) = try parseValue()
+        let trailing = whitespace()
         if index != bytes.count { throw JSONError("unexpected \(describe(bytes[index])) after the document", at: index) }
-        return value
+        return (value, node, leading, trailing)
+    }
+
+    /// Skips white space and says where it was.
+    mutating func whitespace() -> Range<Int> {
+        let start = index
+        skipWhitespace()
+        return start..<index
     }
 
     mutating func skipWhitespace() {
@@ -60,18 +78,21 @@ private struct Parser {
         }
     }
 
-    mutating func parseValue() throws(JSONError) -> JSONValue {
+    mutating func parseValue() throws(JSONError) -> Parsed {
         guard index < bytes.count else { throw JSONError("unexpected end of input", at: index) }
+        let start = index
+        let value: JSONValue
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "\""): value = .string(try parseString())
+        case UInt8(ascii: "t"): try literal("true"); value = .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); value = .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); value = .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): value = .number(try parseNumber())
         default: throw JSONError("unexpected \(describe(bytes[index]))", at: index)
         }
+        return (value, recording ? .scalar(start..<index) : nil)
     }
 
     mutating func enter() throws(JSONError) {
@@ -79,57 +100,83 @@ private struct Parser {
         if depth > maxDepth { throw JSONError("nesting deeper than \(maxDepth) levels", at: index) }
     }
 
-    mutating func parseObject() throws(JSONError) -> JSONValue {
+    mutating func parseObject() throws(JSONError) -> Parsed {
         try enter()
         index += 1
         var members: [(key: String, value: JSONValue)] = []
-        skipWhitespace()
+        var items: [JSONLayout.Item] = []
+        var before = whitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(JSONObject(members))
+            return (.object(JSONObject(members)), container(items, closing: before))
         }
         while true {
-            skipWhitespace()
             guard index < bytes.count else { throw JSONError("unexpected end of input in an object", at: index) }
             guard bytes[index] == UInt8(ascii: "\"") else { throw JSONError("expected a string key, found \(describe(bytes[index]))", at: index) }
+            let keyStart = index
             let key = try parseString()
+            let keyEnd = index
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':' after an object key")
             skipWhitespace()
-            let value = try parseValue()
+            let colon = keyEnd..<index
+            let (value, node) = try parseValue()
             members.append((key, value))
-            skipWhitespace()
+            let after = whitespace()
             guard index < bytes.count else { throw JSONError("unexpected end of input in an object", at: index) }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; break }
-            throw JSONError("expected ',' or '}' in an object, found \(describe(bytes[index]))", at: index)
+            let close = bytes[index] == UInt8(ascii: "}")
+            guard close || bytes[index] == UInt8(ascii: ",") else {
+                throw JSONError("expected ',' or '}' in an object, found \(describe(bytes[index]))", at: index)
+            }
+            if let node {
+                items.append(JSONLayout.Item(before: before, key: keyStart..<keyEnd, colon: colon, value: node,
+                                             after: close ? index..<index : after))
+            }
+            index += 1
+            if close {
+                depth -= 1
+                return (.object(JSONObject(members)), container(items, closing: after))
+            }
+            before = whitespace()
         }
-        depth -= 1
-        return .object(JSONObject(members))
     }
 
-    mutating func parseArray() throws(JSONError) -> JSONValue {
+    mutating func parseArray() throws(JSONError) -> Parsed {
         try enter()
         index += 1
         var elements: [JSONValue] = []
-        skipWhitespace()
+        var items: [JSONLayout.Item] = []
+        var before = whitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
             index += 1
             depth -= 1
-            return .array(elements)
+            return (.array(elements), container(items, closing: before))
         }
         while true {
-            skipWhitespace()
-            elements.append(try parseValue())
-            skipWhitespace()
+            let (value, node) = try parseValue()
+            elements.append(value)
+            let after = whitespace()
             guard index < bytes.count else { throw JSONError("unexpected end of input in an array", at: index) }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; break }
-            throw JSONError("expected ',' or ']' in an array, found \(describe(bytes[index]))", at: index)
+            let close = bytes[index] == UInt8(ascii: "]")
+            guard close || bytes[index] == UInt8(ascii: ",") else {
+                throw JSONError("expected ',' or ']' in an array, found \(describe(bytes[index]))", at: index)
+            }
+            if let node {
+                items.append(JSONLayout.Item(before: before, key: nil, colon: nil, value: node,
+                                             after: close ? index..<index : after))
+            }
+            index += 1
+            if close {
+                depth -= 1
+                return (.array(elements), container(items, closing: after))
+            }
+            before = whitespace()
         }
-        depth -= 1
-        return .array(elements)
+    }
+
+    func container(_ items: [JSONLayout.Item], closing: Range<Int>) -> JSONLayout.Node? {
+        recording ? .container(JSONLayout.Container(items: items, closing: closing)) : nil
     }
 
     mutating func expect(_ byte: UInt8, _ what: String) throws(JSONError) {

@@ -4,6 +4,10 @@
 /// came: so objects keep their key order (and any duplicate keys), and
 /// numbers keep their source text (2^64-1, -2^63, 1e400 and 0.1 survive
 /// untouched, where a Double would round them).
+///
+/// Equality is byte for byte on strings and keys, like the runtime's: Swift's
+/// `==` on strings would call `"\u00e9"` and `"e\u0301"` the same, and a
+/// writer that trusted that could put back the wrong bytes.
 public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
@@ -13,6 +17,18 @@ public enum JSONValue: Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.string(let a), .string(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a == b
+        default: false
+        }
+    }
 }
 
 /// An object's members in source order. Lookups return the last member
@@ -30,7 +46,7 @@ public struct JSONObject: Equatable, Sendable {
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
-            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
     }
 
     public var keys: [String] { members.map(\.key) }

@@ -5,12 +5,37 @@ extension JSON {
     public static func serialize(_ value: JSONValue, pretty: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096)
-        write(value, into: &out, indent: pretty ? 0 : nil)
+        writeFresh(value, into: &out, style: pretty ? .tabs : .compact)
         if pretty { out.append(0x0A) }
         return out
     }
 
-    private static func write(_ value: JSONValue, into out: inout [UInt8], indent: Int?) {
+    /// How fresh values are laid out: on lines of their own, indented by
+    /// `indent` plus `unit` per level, or on one line with `separator` after
+    /// each comma.
+    struct Style {
+        var newline: Bool
+        var indent: [UInt8]
+        var unit: [UInt8]
+        var colon: [UInt8]
+        var separator: [UInt8]
+
+        static let compact = Style(newline: false, indent: [], unit: [], colon: Array(":".utf8), separator: [])
+        /// As `runc spec` writes.
+        static let tabs = Style(newline: true, indent: [], unit: [0x09], colon: Array(": ".utf8), separator: [])
+
+        var child: Style {
+            var child = self
+            if newline { child.indent += unit }
+            return child
+        }
+
+        /// The white space before a fresh member of a container written in
+        /// this style.
+        var memberBreak: [UInt8] { newline ? [0x0A] + indent + unit : separator }
+    }
+
+    static func writeFresh(_ value: JSONValue, into out: inout [UInt8], style: Style) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -21,34 +46,27 @@ extension JSON {
             out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(into: &out, indent: indent.map { $0 + 1 })
-                write(element, into: &out, indent: indent.map { $0 + 1 })
+                if style.newline || i > 0 { out += style.memberBreak }
+                writeFresh(element, into: &out, style: style.child)
             }
-            newline(into: &out, indent: indent)
+            if style.newline { out += [0x0A] + style.indent }
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             if object.isEmpty { out.append(contentsOf: "{}".utf8); return }
             out.append(UInt8(ascii: "{"))
             for (i, member) in object.members.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(into: &out, indent: indent.map { $0 + 1 })
+                if style.newline || i > 0 { out += style.memberBreak }
                 writeString(member.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                if indent != nil { out.append(0x20) }
-                write(member.value, into: &out, indent: indent.map { $0 + 1 })
+                out += style.colon
+                writeFresh(member.value, into: &out, style: style.child)
             }
-            newline(into: &out, indent: indent)
+            if style.newline { out += [0x0A] + style.indent }
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(into out: inout [UInt8], indent: Int?) {
-        guard let indent else { return }
-        out.append(0x0A)
-        out.append(contentsOf: repeatElement(0x09, count: indent))
-    }
-
-    private static func writeString(_ string: String, into out: inout [UInt8]) {
+    static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(0x22)
         for byte in string.utf8 {
             switch byte {

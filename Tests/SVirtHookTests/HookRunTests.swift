@@ -87,6 +87,51 @@ struct HookRunTests {
         #expect(try written.processLabel() == "system_u:system_r:container_t:s0:c7,c42")
     }
 
+    @Test("--bundle and the filter change only what they must: labels join their neighbours' layout, a Z leaves its line alone")
+    func layoutKept() throws {
+        let config = """
+        {
+            "ociVersion": "1.0.2",
+            "process": {
+                "args": [ "sh" ],
+                "cwd": "/"
+            },
+            "root": { "path": "rootfs" },
+            "mounts": [
+                { "destination": "/data", "type": "bind", "source": "/srv/data", "options": [ "rbind", "Z", "ro" ] }
+            ],
+            "linux": {
+                "namespaces": [ { "type": "mount" } ]
+            }
+        }
+
+        """
+        let labeled = """
+        {
+            "ociVersion": "1.0.2",
+            "process": {
+                "args": [ "sh" ],
+                "cwd": "/",
+                "selinuxLabel": "system_u:system_r:container_t:s0:c7,c42"
+            },
+            "root": { "path": "rootfs" },
+            "mounts": [
+                { "destination": "/data", "type": "bind", "source": "/srv/data", "options": [ "rbind", "ro" ] }
+            ],
+            "linux": {
+                "namespaces": [ { "type": "mount" } ],
+                "mountLabel": "system_u:object_r:container_file_t:s0:c7,c42"
+            }
+        }
+
+        """
+        let env = environment(files: ["/b/config.json": config])
+        let bundle = try HookRun.run(input: nil, options: options { $0.bundle = "/b"; $0.selinux = .on }, environment: env)
+        #expect(text(try #require(bundle.rewrite?.bytes)) == labeled)
+        let filter = try HookRun.run(input: Array(config.utf8), options: options { $0.selinux = .on }, environment: env)
+        #expect(text(try #require(filter.output)) == labeled)
+    }
+
     @Test("a missing bundle config is an io error")
     func missingBundle() {
         #expect(code { _ = try HookRun.run(input: nil, options: options { $0.bundle = "/nope" }, environment: environment()) } == .io)
