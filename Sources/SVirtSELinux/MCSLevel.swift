@@ -72,6 +72,10 @@ public struct MCSLevel: Hashable, Sendable, CustomStringConvertible {
         let digits = text.dropFirst()
         // Int("+1") parses; SELinux does not, so accept ASCII digits only.
         guard !digits.isEmpty, digits.count <= 6, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        // Policy names its sensitivities and categories s0, c12, never
+        // s09 or c012: the kernel would refuse such a level, so we must not
+        // read it as s9 and hand it on.
+        guard digits.count == 1 || digits.first != "0" else { return nil }
         return Int(digits)
     }
 }
@@ -88,6 +92,17 @@ public struct CategoryRange: Hashable, Sendable, CustomStringConvertible {
         precondition(0 <= lower && lower <= upper && upper <= MCSLevel.maxCategory, "invalid category range")
         self.lower = lower
         self.upper = upper
+    }
+
+    /// Parses `cA.cB` with A <= B, as `reserve --range` takes it.
+    public init?(_ text: some StringProtocol) {
+        let bounds = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard bounds.count == 2,
+              let lower = MCSLevel("s0:\(bounds[0])")?.categories.first,
+              let upper = MCSLevel("s0:\(bounds[1])")?.categories.first,
+              bounds.allSatisfy({ !$0.contains(",") && !$0.contains(":") }),
+              lower <= upper else { return nil }
+        self.init(lower: lower, upper: upper)
     }
 
     public var count: Int { upper - lower + 1 }

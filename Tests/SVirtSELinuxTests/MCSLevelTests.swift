@@ -17,6 +17,13 @@ struct MCSLevelTests {
         #expect(MCSLevel(input) == nil)
     }
 
+    @Test("a number with a leading zero names nothing the policy defines and is refused (found by fuzz-label)",
+          arguments: ["s09", "s00", "s0:c01", "s0:c1,c002", "s0:c01.c5", "s0:c1.c05"])
+    func leadingZero(_ input: String) {
+        #expect(MCSLevel(input) == nil)
+        #expect(!SecurityContext.isRange(input))
+    }
+
     @Test("two spellings of one level are equal, so reservations cannot be dodged by rewriting")
     func equalSpellings() {
         #expect(MCSLevel("s0:c3,c1,c2") == MCSLevel("s0:c1.c3"))
