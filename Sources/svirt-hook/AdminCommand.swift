@@ -219,7 +219,7 @@ enum AdminCommand {
         } else {
             var range = CategoryRange.full
             if let text = args.value("--range") {
-                guard let parsed = parseRange(text) else { return fail(.usage, "svirt-hook reserve: invalid --range \(text) (want cA.cB)") }
+                guard let parsed = CategoryRange(text) else { return fail(.usage, "svirt-hook reserve: invalid --range \(text) (want cA.cB)") }
                 range = parsed
             }
             // As the hook does: running processes' levels count as taken,
@@ -241,15 +241,6 @@ enum AdminCommand {
     }
 
     // MARK: - Formatting
-
-    private static func parseRange(_ text: String) -> CategoryRange? {
-        let bounds = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard bounds.count == 2,
-              let lower = MCSLevel("s0:\(bounds[0])")?.categories.first,
-              let upper = MCSLevel("s0:\(bounds[1])")?.categories.first,
-              lower <= upper else { return nil }
-        return CategoryRange(lower: lower, upper: upper)
-    }
 
     private static func stateName(_ state: Reservation.State) -> String {
         switch state {

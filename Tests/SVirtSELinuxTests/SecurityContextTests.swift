@@ -61,3 +61,19 @@ struct CategoryRangeTests {
         #expect(HostPolicy.categoryRange(ofContext: "garbage") == nil)
     }
 }
+
+@Suite("CategoryRange text")
+struct CategoryRangeTextTests {
+    @Test("cA.cB parses and prints back as itself")
+    func roundTrip() {
+        #expect(CategoryRange("c0.c1023") == .full)
+        #expect(CategoryRange("c5.c5")?.description == "c5.c5")
+        #expect(CategoryRange("c10.c99") == CategoryRange(lower: 10, upper: 99))
+    }
+
+    @Test("anything else is refused, including a category list that reads as a bound",
+          arguments: ["", "c1", "c5.c1", "c1,c5.c9", "c1.c5,c9", "s0:c1.c5", "c01.c5", "c1.c1024", "c1.c2.c3"])
+    func refused(_ text: String) {
+        #expect(CategoryRange(text) == nil)
+    }
+}
