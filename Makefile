@@ -6,6 +6,8 @@
 #                   hooks.d files and the containers.conf drop-in
 #   make bench      run the bench/ scripts
 #   make e2e        the labeled run under a real SELinux kernel (a VM, slow)
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make sanitize   the test suite under AddressSanitizer, then ThreadSanitizer
 #
 # Each target installs the Debian/Ubuntu packages it needs, and only those
 # not installed yet, so repeated runs cost nothing.
@@ -52,7 +54,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all build release run test deps deps-test install install-files uninstall bench e2e clean
+.PHONY: all build release run test deps deps-test install install-files uninstall bench e2e fuzz sanitize clean
 
 all: build
 
@@ -137,6 +139,19 @@ bench: build
 	@found=0; for b in bench/*; do \
 	  [ -f "$$b" ] && [ -x "$$b" ] || continue; found=1; echo "== $$b"; "$$b" || exit 1; \
 	done; [ $$found = 1 ] || echo "make bench: no executable scripts in bench/"
+
+# Fuzz/README.md: one target per parser, each checking a property.
+fuzz: deps
+	SWIFT=$(SWIFT) bash Fuzz/run
+
+# Own build paths, so neither sanitizer build disturbs the plain one.
+# Tests/sanitizers/README.md says what each covers and why each
+# suppression is there.
+sanitize: deps-test
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
+	    $(SWIFT) test --sanitize=address --build-path .build-asan
+	TSAN_OPTIONS=halt_on_error=1 \
+	    $(SWIFT) test --sanitize=thread --build-path .build-tsan
 
 e2e:
 	@if [ -x Tests/e2e/selinux-vm/run ]; then Tests/e2e/selinux-vm/run; \

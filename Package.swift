@@ -56,3 +56,29 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),
     ]
 )
+
+// libFuzzer targets, one per parser (`make fuzz`, Fuzz/README.md), with
+// their support; declared only when SVIRT_FUZZ is set, since they build only
+// with -sanitize=fuzzer.
+if Context.environment["SVIRT_FUZZ"] != nil {
+    package.targets += [
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/FuzzSupport"),
+    ]
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-json", ["SVirtJSON"]),
+        ("fuzz-oci", ["SVirtJSON", "SVirtOCI"]),
+        ("fuzz-label", ["SVirtSELinux"]),
+        ("fuzz-relabel-list", ["SVirtHook"]),
+        ("fuzz-lxc-contexts", ["SVirtSELinux"]),
+        ("fuzz-mountinfo", ["SVirtRelabel"]),
+        ("fuzz-passwd", ["SVirtRelabel"]),
+        ("fuzz-runtime-args", ["SVirtHook"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: target.name, dependencies: ["FuzzSupport"] + target.dependencies, path: "Fuzz/\(target.name)",
+            // gold crashes on these links; lld does not.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld"])]))
+    }
+}
