@@ -16,12 +16,21 @@ public struct RelabelReport: Sendable, Equatable {
     /// Non-fatal: mount points not crossed, a file system that cannot hold
     /// labels (ENOTSUP) or is read-only (EROFS).
     public var warnings: [String]
+    /// The threads a walk ran on, the main one included (the most of any
+    /// pass): what the bench and the TSan run rely on being more than one.
+    public var threads: Int
 
-    public init(visited: Int = 0, changed: Int = 0, unread: Int = 0, warnings: [String] = []) {
+    public init(visited: Int = 0, changed: Int = 0, unread: Int = 0, warnings: [String] = [], threads: Int = 1) {
         self.visited = visited
         self.changed = changed
         self.unread = unread
         self.warnings = warnings
+        self.threads = threads
+    }
+
+    /// Two reports of the same outcome are equal, on however many threads.
+    public static func == (a: RelabelReport, b: RelabelReport) -> Bool {
+        a.visited == b.visited && a.changed == b.changed && a.unread == b.unread && a.warnings == b.warnings
     }
 
     static func += (a: inout RelabelReport, b: RelabelReport) {
@@ -29,6 +38,7 @@ public struct RelabelReport: Sendable, Equatable {
         a.changed += b.changed
         a.unread += b.unread
         a.warnings += b.warnings
+        a.threads = max(a.threads, b.threads)
     }
 }
 

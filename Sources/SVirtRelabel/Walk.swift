@@ -149,7 +149,8 @@ final class Walk: @unchecked Sendable {
             joined = spawned.count
         }
         if let failure { throw failure }
-        return RelabelReport(visited: visited, changed: changed, unread: unread, warnings: warnings)
+        return RelabelReport(visited: visited, changed: changed, unread: unread, warnings: warnings,
+                             threads: 1 + joined)
     }
 
     /// Takes tasks until the walk is over, then adds this worker's counts.

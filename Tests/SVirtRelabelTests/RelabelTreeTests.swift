@@ -40,6 +40,21 @@ struct RelabelTreeTests {
         #expect(label(scratch.path) == nil)
     }
 
+    @Test("a wide tree asked for 4 threads is walked by 4, each entry labeled once: the run TSan checks")
+    func sharedWalk() throws {
+        let scratch = Scratch()
+        let tree = scratch.dir("wide")
+        for d in 0..<40 {
+            for f in 0..<25 { scratch.file("wide/d\(d)/f\(f)") }
+        }
+        let report = try Relabeler(threads: 4).relabel(tree, to: labelA)
+        #expect(report.threads == 4)
+        #expect(report.visited == 1 + 40 + 40 * 25)
+        #expect(report.changed == report.visited)
+        let found = labels(tree, recursive: true)
+        #expect(found.count == report.visited && found.values.allSatisfy { $0 == labelA })
+    }
+
     @Test("the older-kernel path (/proc/self/fd/DIR/name) labels the same and nothing outside")
     func procPathFallback() throws {
         let scratch = Scratch()
