@@ -11,7 +11,7 @@ public enum Apply {
         let plan = try complete(draft, allocator: allocator)
         let warnings = plan.relabels.isEmpty ? []
             : try relabel(plan, relabeler: relabeler(), skippingComplete: skippingComplete)
-        return (plan, warnings)
+        return (plan, plan.notices + warnings)
     }
 
     /// The draft's plan, with the level it needs (the allocator opened

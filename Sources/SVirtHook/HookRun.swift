@@ -21,6 +21,8 @@ public struct HookOptions: Sendable, Equatable {
     public var stateDirectory = "/var/lib/svirt-hook"
     public var noReserve = false
     public var relabelRoot: RelabelMode?
+    /// See HookSettings.privilegedType.
+    public var privilegedType: String?
     /// Read every entry's label on every relabel, not trusting tree stamps.
     public var fullRelabel = false
 
@@ -117,7 +119,8 @@ public enum HookRun {
                 return configPath == nil ? HookResult(output: bytes) : HookResult()
             }
             let settings = HookSettings(relabelRoot: options.relabelRoot,
-                                        baseDirectory: options.bundle ?? env.currentDirectory)
+                                        baseDirectory: options.bundle ?? env.currentDirectory,
+                                        privilegedType: options.privilegedType)
             let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy())
             let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
             var result = HookResult(notices: warnings)
@@ -159,7 +162,8 @@ public enum HookRun {
         _ stage: HookStage, config: OCIConfig, bundle: String?, id: String?,
         options: HookOptions, env: HookEnvironment
     ) throws(HookError) -> HookResult {
-        let settings = HookSettings(relabelRoot: options.relabelRoot, baseDirectory: bundle)
+        let settings = HookSettings(relabelRoot: options.relabelRoot, baseDirectory: bundle,
+                                    privilegedType: options.privilegedType)
         let name = id.map { "container \($0)" } ?? "container"
         let place = bundle.map { " (bundle \($0))" } ?? ""
         var result = HookResult()
@@ -180,7 +184,10 @@ public enum HookRun {
         case .prestart, .createRuntime, .createContainer, .startContainer:
             let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(), mode: .inspect)
             let plan = try Apply.complete(draft, allocator: env.allocator)
-            if plan.disabled { return result }
+            if plan.disabled {
+                result.notices = plan.notices
+                return result
+            }
             if plan.processLabel == nil {
                 let message = "\(name)\(place) has no SELinux label (process.selinuxLabel): runtimes read the config before this \(stage.rawValue) hook; label it in precreate or with --bundle"
                 if options.requireLabel { throw HookError(.unlabeled, message) }

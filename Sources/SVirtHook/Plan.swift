@@ -37,4 +37,7 @@ public struct Plan: Sendable {
     /// The container opted in to trusting a tree whose last relabel to its
     /// label finished (`io.svirt.relabel-skip-labeled`), at every stage.
     public var skipLabeled = false
+    /// Lines for stderr and syslog about what was decided (an unlabeled
+    /// privileged container).
+    public var notices: [String] = []
 }

@@ -30,16 +30,31 @@ public enum Planner {
                 changed = true
             }
         }
-        if request.options.disable {
-            return Draft(config: config, changed: changed, disabled: true, mounts: mounts, relabels: [:],
-                         rootMode: nil, key: nil, labels: nil, settings: settings, policy: policy, mode: mode,
-                         skipLabeled: request.skipLabeled)
+        func unlabeled(notice: String?) -> Draft {
+            Draft(config: config, changed: changed, disabled: true, mounts: mounts, relabels: [:],
+                  rootMode: nil, key: nil, labels: nil, settings: settings, policy: policy, mode: mode,
+                  skipLabeled: request.skipLabeled, notices: notice.map { [$0] } ?? [])
+        }
+        if request.options.disable { return unlabeled(notice: nil) }
+        let processLabel = try oci { () throws(OCIError) in try config.processLabel() }
+        let mountLabel = try oci { () throws(OCIError) in try config.mountLabel() }
+        var options = request.options
+        // As Docker and podman: a container sharing the host's PID or IPC
+        // namespace, or privileged, is not labeled, unless someone chose
+        // its label (the config's labels, label options) or the admin named
+        // a type for such containers.
+        if processLabel == nil, mountLabel == nil, options.isEmpty {
+            let access = try oci { () throws(OCIError) in try config.hostAccess() }
+            if access.any {
+                guard let type = settings.privilegedType else {
+                    return unlabeled(notice: "container shares \(access): left unlabeled, as Docker and podman do (--privileged-type TYPE labels such containers)")
+                }
+                options.type = type
+            }
         }
         let key = try ContainerKey.derive(from: config, base: settings.baseDirectory)
-        let labels = try LabelDraft(
-            process: oci { () throws(OCIError) in try config.processLabel() },
-            mount: oci { () throws(OCIError) in try config.mountLabel() },
-            options: request.options, policy: policy, key: key, mode: mode)
+        let labels = try LabelDraft(process: processLabel, mount: mountLabel, options: options,
+                                    policy: policy, key: key, mode: mode)
         let rootMode = relabels.removeValue(forKey: nil) ?? nil
         return Draft(config: config, changed: changed, disabled: false, mounts: mounts, relabels: relabels,
                      rootMode: rootMode, key: key, labels: labels, settings: settings, policy: policy, mode: mode,
@@ -107,6 +122,8 @@ public struct Draft: Sendable {
     let policy: Policy
     let mode: Planner.Mode
     let skipLabeled: Bool
+    /// Lines for stderr and syslog about what the plan decided.
+    var notices: [String] = []
 
     public var need: LevelNeed { labels?.need ?? .none }
 
@@ -117,7 +134,7 @@ public struct Draft: Sendable {
         var changed = self.changed
         guard let draft = labels else {
             return Plan(config: config, configChanged: changed, disabled: true, processLabel: nil, mountLabel: nil,
-                        reservedLevel: nil, key: nil, relabels: [])
+                        reservedLevel: nil, key: nil, relabels: [], notices: notices)
         }
         var labels = try draft.labels(level: level)
         if mode == .label {

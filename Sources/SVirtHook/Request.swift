@@ -25,10 +25,15 @@ public struct HookSettings: Sendable, Equatable {
     /// else the current directory for a piped config, as runc reads a
     /// config in its bundle directory.
     public var baseDirectory: String?
+    /// `--privileged-type TYPE`: the process type for containers that are
+    /// privileged or share the host's PID or IPC namespace, which are
+    /// otherwise left unlabeled (HostAccess).
+    public var privilegedType: String?
 
-    public init(relabelRoot: RelabelMode? = nil, baseDirectory: String? = nil) {
+    public init(relabelRoot: RelabelMode? = nil, baseDirectory: String? = nil, privilegedType: String? = nil) {
         self.relabelRoot = relabelRoot
         self.baseDirectory = baseDirectory
+        self.privilegedType = privilegedType
     }
 }
 

@@ -42,6 +42,8 @@ enum HookCommand {
           --relabel-root z|Z     relabel the root file system (shared z / private Z)
           --full-relabel         read every file's label on every relabel, instead of
                                  only those in directories changed since the last one
+          --privileged-type TYPE label privileged and host-PID/IPC containers with
+                                 TYPE (e.g. spc_t) instead of leaving them unlabeled
           --help                 show this help
 
         annotations:
@@ -143,7 +145,8 @@ enum HookCommand {
         let args: Arguments
         do {
             args = try Arguments(words,
-                                 valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root"],
+                                 valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root",
+                                          "--privileged-type"],
                                  booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help"])
         } catch {
             throw HookError(.usage, error.description)
@@ -168,6 +171,12 @@ enum HookCommand {
         if let v = args.value("--relabel-root") {
             guard let mode = RelabelMode(option: v) else { throw HookError(.usage, "--relabel-root must be z or Z, not \(v)") }
             o.relabelRoot = mode
+        }
+        if let v = args.value("--privileged-type") {
+            guard SecurityContext(user: "u", role: "r", type: v) != nil else {
+                throw HookError(.usage, "--privileged-type must be an SELinux type name, not \(v)")
+            }
+            o.privilegedType = v
         }
         for (flag, value) in [("--contexts", args.value("--contexts")), ("--bundle", args.value("--bundle")),
                               ("--state-dir", args.value("--state-dir"))] {

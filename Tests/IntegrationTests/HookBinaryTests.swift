@@ -26,6 +26,27 @@ struct HookBinaryTests {
         try expectLabeledOutput(result, input: input, dir: dir)
     }
 
+    @Test("runc spec config sharing the host's PID namespace: passed through byte for byte, one notice on stderr; --privileged-type spc_t labels it",
+          .enabled(if: Tool.missing(["runc"]) == nil))
+    func hostPIDNamespace() throws {
+        let dir = try TemporaryDirectory(prefix: "hostpid")
+        try run(Tool.path("runc")!, ["spec", "--bundle", dir.path])
+        var config = try jsonObject(file: dir.file("config.json"))
+        var linux = config["linux"] as! [String: Any]
+        linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" }
+        config["linux"] = linux
+        let input = try JSONSerialization.data(withJSONObject: config)
+        let result = try hook(labelFlags + ["--state-dir", dir.file("state")], stdin: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == input)
+        #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains("host's PID namespace"))
+        let typed = try hook(labelFlags + ["--privileged-type", "spc_t", "--state-dir", dir.file("state")], stdin: input)
+        #expect(typed.status == 0, "\(typed.stderr)")
+        let labeled = try JSONSerialization.jsonObject(with: typed.stdout) as! [String: Any]
+        let label = (labeled["process"] as! [String: Any])["selinuxLabel"] as? String
+        #expect(label?.hasPrefix("system_u:system_r:spc_t:s0:c") == true, "\(String(describing: label))")
+    }
+
     @Test("--bundle rewrites config.json in place, prints nothing, keeps the file mode",
           .enabled(if: Tool.missing(["runc"]) == nil))
     func bundleMode() throws {

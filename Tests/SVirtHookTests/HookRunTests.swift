@@ -101,7 +101,7 @@ struct HookRunTests {
                 { "destination": "/data", "type": "bind", "source": "/srv/data", "options": [ "rbind", "Z", "ro" ] }
             ],
             "linux": {
-                "namespaces": [ { "type": "mount" } ]
+                "namespaces": [ { "type": "pid" }, { "type": "ipc" }, { "type": "mount" } ]
             }
         }
 
@@ -119,7 +119,7 @@ struct HookRunTests {
                 { "destination": "/data", "type": "bind", "source": "/srv/data", "options": [ "rbind", "ro" ] }
             ],
             "linux": {
-                "namespaces": [ { "type": "mount" } ],
+                "namespaces": [ { "type": "pid" }, { "type": "ipc" }, { "type": "mount" } ],
                 "mountLabel": "system_u:object_r:container_file_t:s0:c7,c42"
             }
         }

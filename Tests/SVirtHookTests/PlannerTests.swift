@@ -276,3 +276,75 @@ struct PlannerNeedTests {
         #expect(code { _ = try d.plan(level: nil) } == .reservation)
     }
 }
+
+/// A config as `docker run` writes it, with `extra` spliced into `linux`
+/// and the bounding set given.
+private func engineConfig(namespaces: [String] = ["pid", "ipc", "mount", "network", "uts"],
+                          bounding: [String] = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                          masked: Bool = true, extra: String = "") -> String {
+    let ns = namespaces.map { #"{"type":"\#($0)"}"# }.joined(separator: ",")
+    let caps = bounding.map { #""\#($0)""# }.joined(separator: ",")
+    let paths = masked ? #","maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]"# : ""
+    return #"{"ociVersion":"1.0.2","process":{"args":["sh"],"capabilities":{"bounding":[\#(caps)]}},"root":{"path":"rootfs"},"linux":{"namespaces":[\#(ns)]\#(paths)\#(extra)}}"#
+}
+
+private let privilegedCaps = ["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE"]
+
+@Suite("Planner: privileged and host-namespace containers")
+struct HostAccessTests {
+    @Test("privileged, host PID and host IPC containers are left unlabeled with a notice naming why, and take no level",
+          arguments: [
+              (engineConfig(bounding: privilegedCaps, masked: false), "privileged"),
+              (engineConfig(namespaces: ["ipc", "mount"]), "the host's PID namespace"),
+              (engineConfig(namespaces: ["pid", "mount"]), "the host's IPC namespace"),
+          ])
+    func leftUnlabeled(_ text: String, _ why: String) throws {
+        let a = RecordingAllocator()
+        let p = try plan(text, allocator: a)
+        #expect(p.disabled && p.processLabel == nil && p.mountLabel == nil)
+        #expect(!p.configChanged)
+        #expect(a.requests.isEmpty)
+        #expect(p.notices.count == 1 && p.notices[0].contains(why) && p.notices[0].contains("--privileged-type"))
+    }
+
+    @Test("an ordinary container with CAP_SYS_ADMIN keeps its masked paths and is labeled; so is one with no namespace list")
+    func notPrivileged() throws {
+        #expect(try plan(engineConfig(bounding: privilegedCaps)).processLabel != nil)
+        #expect(try plan(engineConfig(bounding: ["CAP_SYS_ADMIN"], masked: false)).processLabel != nil)
+        #expect(try plan(#"{"ociVersion":"1","process":{},"root":{"path":"rootfs"},"linux":{}}"#).processLabel != nil)
+    }
+
+    @Test("--privileged-type labels such containers with that type and a fresh level")
+    func privilegedType() throws {
+        let a = RecordingAllocator(next: MCSLevel("s0:c1,c2")!)
+        let p = try plan(engineConfig(namespaces: ["mount"]),
+                         settings: HookSettings(baseDirectory: "/bundle", privilegedType: "spc_t"), allocator: a)
+        #expect(p.processLabel == "system_u:system_r:spc_t:s0:c1,c2")
+        #expect(p.notices.isEmpty)
+        #expect(a.requests.count == 1)
+    }
+
+    @Test("a label someone chose is never overridden: the config's own, or label options",
+          arguments: [
+              engineConfig(bounding: privilegedCaps, masked: false)
+                  .replacingOccurrences(of: #""args":["sh"]"#, with: #""args":["sh"],"selinuxLabel":"system_u:system_r:container_t:s0:c5,c6""#),
+              engineConfig(namespaces: ["mount"], extra: "")
+                  .replacingOccurrences(of: #""root":{"#, with: #""annotations":{"io.svirt.label":"type:spc_t"},"root":{"#),
+          ])
+    func userChoiceKept(_ text: String) throws {
+        let p = try plan(text, settings: HookSettings(baseDirectory: "/bundle", privilegedType: "other_t"))
+        #expect(!p.disabled && p.processLabel != nil)
+        #expect(p.processLabel?.contains("other_t") == false)
+    }
+
+    @Test("at a runtime stage with --require-label an unlabeled privileged container passes, with the notice")
+    func runtimeStage() throws {
+        let state = #"{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1,"bundle":"/b"}"#
+        let env = environment(files: ["/b/config.json": engineConfig(bounding: privilegedCaps, masked: false)])
+        var options = HookOptions()
+        options.selinux = .on
+        options.requireLabel = true
+        let result = try HookRun.run(input: Array(state.utf8), options: options, environment: env)
+        #expect(result.notices.count == 1 && result.notices[0].contains("privileged"))
+    }
+}
