@@ -22,9 +22,9 @@ private struct LayoutWriter {
     let source: [UInt8]
     var out: [UInt8] = []
 
-    /// How far ahead a member is looked for before the one in front is
-    /// taken as edited: the hook's edits are a member or two per container,
-    /// and the bound keeps a hostile 100,000-element array linear.
+    /// How far ahead an array element is looked for before the one in front
+    /// is taken as edited: the hook's edits are an element or two per
+    /// array, and the bound keeps a hostile 100,000-element array linear.
     static let lookAhead = 8
 
     mutating func copy(_ range: Range<Int>) {
@@ -38,7 +38,7 @@ private struct LayoutWriter {
         case .container(let container):
             switch (new, old) {
             case (.array(let newElements), .array(let oldElements)):
-                let pairs = Self.match(newElements, oldElements, editedInPlace: true, same: ==)
+                let pairs = Self.matchElements(newElements, oldElements)
                 writeContainer(open: "[", close: "]", pairs: pairs, container: container, style: style) { writer, k, oldIndex, style in
                     let element = newElements[k]
                     if let oldIndex {
@@ -49,7 +49,7 @@ private struct LayoutWriter {
                 }
             case (.object(let newObject), .object(let oldObject)):
                 let newMembers = newObject.members, oldMembers = oldObject.members
-                let pairs = Self.match(newMembers, oldMembers, editedInPlace: false) { $0.key.utf8.elementsEqual($1.key.utf8) }
+                let pairs = Self.matchMembers(newMembers, oldMembers)
                 writeContainer(open: "{", close: "}", pairs: pairs, container: container, style: style) { writer, k, oldIndex, style in
                     let member = newMembers[k]
                     if let oldIndex {
@@ -101,29 +101,47 @@ private struct LayoutWriter {
             }
         }
         if items.isEmpty {
-            if pairs.isEmpty { copy(container.closing) } else if style.newline { out += [0x0A] + style.indent }
+            if pairs.isEmpty { copy(container.closing) } else { out += style.closingBreak }
         } else if !pairs.isEmpty {
             copy(container.closing)
         }
         out.append(UInt8(ascii: close))
     }
 
-    /// For each new member, the old one it stands in for: the same one
-    /// (`same`), or with `editedInPlace` (array elements, which have no
-    /// key to tell them by) the one in its place; nil for one that is new.
-    /// Old members no one stands in for were removed.
-    static func match<T>(_ new: [T], _ old: [T], editedInPlace: Bool, same: (T, T) -> Bool) -> [Int?] {
+    /// For each new object member, the first old member with its key
+    /// after the last one matched (byte for byte, as keys compare): linear,
+    /// however many members went away.
+    static func matchMembers(_ new: [(key: String, value: JSONValue)], _ old: [(key: String, value: JSONValue)]) -> [Int?] {
+        var byKey: [[UInt8]: [Int]] = [:]
+        for (i, member) in old.enumerated() { byKey[Array(member.key.utf8), default: []].append(i) }
+        var cursor: [[UInt8]: Int] = [:]
+        var next = 0
+        return new.map { member in
+            let key = Array(member.key.utf8)
+            guard let indices = byKey[key] else { return nil }
+            var c = cursor[key] ?? 0
+            while c < indices.count && indices[c] < next { c += 1 }
+            cursor[key] = c
+            guard c < indices.count else { return nil }
+            next = indices[c] + 1
+            return indices[c]
+        }
+    }
+
+    /// For each new array element, the old one it stands in for: the same
+    /// one, or, when nothing near is the same, the one in its place, taken
+    /// as edited (elements have no key to tell them by); nil for one that
+    /// is new. Old elements no one stands in for were removed.
+    static func matchElements(_ new: [JSONValue], _ old: [JSONValue]) -> [Int?] {
         var pairs: [Int?] = []
         pairs.reserveCapacity(new.count)
         var i = 0
         for j in new.indices {
-            if i < old.count, same(new[j], old[i]) {
+            if i < old.count, new[j] == old[i] {
                 pairs.append(i); i += 1
-            } else if let k = (i..<min(old.count, i + lookAhead)).dropFirst().first(where: { same(new[j], old[$0]) }) {
+            } else if let k = (i..<min(old.count, i + lookAhead)).dropFirst().first(where: { new[j] == old[$0] }) {
                 pairs.append(k); i = k + 1
-            } else if editedInPlace, i < old.count,
-                      !(j..<min(new.count, j + lookAhead)).dropFirst().contains(where: { same(new[$0], old[i]) }) {
-                // An array element edited in place.
+            } else if i < old.count, !(j..<min(new.count, j + lookAhead)).dropFirst().contains(where: { new[$0] == old[i] }) {
                 pairs.append(i); i += 1
             } else {
                 pairs.append(nil)
@@ -141,19 +159,26 @@ private struct LayoutWriter {
         let before = source[first.before]
         if let newline = before.lastIndex(of: 0x0A) {
             style.newline = true
+            style.lineBreak = newline > before.startIndex && source[newline - 1] == 0x0D ? [0x0D, 0x0A] : [0x0A]
             let childIndent = Array(before[(newline + 1)...])
             let closing = source[container.closing]
             if let closingNewline = closing.lastIndex(of: 0x0A) {
                 style.indent = Array(closing[(closingNewline + 1)...])
             }
-            if childIndent.count > style.indent.count, childIndent.starts(with: style.indent) {
+            if childIndent.starts(with: style.indent) {
+                // Members at their container's own column: no unit at all.
                 style.unit = Array(childIndent[style.indent.count...])
             } else if style.unit.isEmpty {
                 style.unit = [0x09]
             }
         } else {
             style.newline = false
-            if container.items.count > 1 { style.separator = Array(source[container.items[1].before]) }
+            if container.items.count > 1 {
+                style.separator = Array(source[container.items[1].before])
+            } else if !before.isEmpty || first.colon.map({ source[$0].last == 0x20 }) == true {
+                // One member to learn from, written with spaces: `{ "a": 1 }`.
+                style.separator = [0x20]
+            }
         }
         return style
     }

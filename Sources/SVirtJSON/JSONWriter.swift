@@ -19,6 +19,8 @@ extension JSON {
         var unit: [UInt8]
         var colon: [UInt8]
         var separator: [UInt8]
+        /// LF, or CRLF in a document written with it.
+        var lineBreak: [UInt8] = [0x0A]
 
         static let compact = Style(newline: false, indent: [], unit: [], colon: Array(":".utf8), separator: [])
         /// As `runc spec` writes.
@@ -32,7 +34,10 @@ extension JSON {
 
         /// The white space before a fresh member of a container written in
         /// this style.
-        var memberBreak: [UInt8] { newline ? [0x0A] + indent + unit : separator }
+        var memberBreak: [UInt8] { newline ? lineBreak + indent + unit : separator }
+
+        /// The white space before a container's closing bracket.
+        var closingBreak: [UInt8] { newline ? lineBreak + indent : [] }
     }
 
     static func writeFresh(_ value: JSONValue, into out: inout [UInt8], style: Style) {
@@ -49,7 +54,7 @@ extension JSON {
                 if style.newline || i > 0 { out += style.memberBreak }
                 writeFresh(element, into: &out, style: style.child)
             }
-            if style.newline { out += [0x0A] + style.indent }
+            out += style.closingBreak
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             if object.isEmpty { out.append(contentsOf: "{}".utf8); return }
@@ -61,7 +66,7 @@ extension JSON {
                 out += style.colon
                 writeFresh(member.value, into: &out, style: style.child)
             }
-            if style.newline { out += [0x0A] + style.indent }
+            out += style.closingBreak
             out.append(UInt8(ascii: "}"))
         }
     }

@@ -146,3 +146,29 @@ private func fixture(_ name: String) throws -> [UInt8] {
     let path = #filePath.split(separator: "/").dropLast(2).joined(separator: "/")
     return Array(try Data(contentsOf: URL(fileURLWithPath: "/" + path + "/IntegrationTests/Fixtures/" + name)))
 }
+
+@Suite("JSON layout: what a review found")
+struct JSONLayoutReviewTests {
+    @Test("a CRLF document gets CRLF in what is added, nested ones too")
+    func crlf() throws {
+        #expect(try rewrite("{\r\n    \"a\": 1\r\n}") { $0.edit([]) { $0["b"] = .array([.number("2")]) } }
+                == "{\r\n    \"a\": 1,\r\n    \"b\": [\r\n        2\r\n    ]\r\n}")
+    }
+
+    @Test("members at column 0 get new ones at column 0, not a tab")
+    func unindented() throws {
+        #expect(try rewrite("{\n\"a\": 1\n}") { $0.edit([]) { $0["b"] = .number("2") } } == "{\n\"a\": 1,\n\"b\": 2\n}")
+    }
+
+    @Test("a one-member container written with spaces gets a space after the new comma")
+    func spacedSingle() throws {
+        #expect(try rewrite("{ \"a\": 1 }") { $0.edit([]) { $0["b"] = .number("2") } } == "{ \"a\": 1, \"b\": 2 }")
+    }
+
+    @Test("removing many leading members keeps the survivors' own bytes")
+    func manyRemoved() throws {
+        let keys = (0..<12).map { "k\($0)" }
+        let text = "{" + keys.map { "\"\($0)\": 1, " }.joined() + "\"i\": { \"x\" :  1 }}"
+        #expect(try rewrite(text) { $0.edit([]) { o in for k in keys { o[k] = nil } } } == "{\"i\": { \"x\" :  1 }}")
+    }
+}
