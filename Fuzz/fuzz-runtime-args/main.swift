@@ -24,7 +24,9 @@ func check(_ bytes: [UInt8]) {
     require(prefixed.command == invocation.command && prefixed.bundle == invocation.bundle
             && prefixed.configFile == invocation.configFile && prefixed.containerID == invocation.containerID
             && prefixed.asksForHelp == invocation.asksForHelp, "leading global flags changed the reading")
-    if invocation.logPath == nil { require(prefixed.logPath == "/l", "--log=/l in front not read") }
+    // (A later --log, even one missing its value, which runc refuses, wins.)
+    let namesLog = words.contains { w in ["-log", "--log"].contains { w == $0 || w.hasPrefix($0 + "=") } }
+    if !namesLog { require(prefixed.logPath == "/l", "--log=/l in front not read") }
     // The wrapper's own options either take the words or refuse them in one line.
     do {
         let options = try WrapperOptions.parse(words) { _ in nil }
