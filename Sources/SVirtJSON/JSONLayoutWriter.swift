@@ -11,8 +11,8 @@ extension JSON {
         var writer = LayoutWriter(source: layout.source)
         writer.out.reserveCapacity(layout.source.count + 256)
         writer.copy(layout.leading)
-        let style = writer.style(of: layout.root, inheriting: .compact)
-        writer.write(value, old: layout.value, node: layout.root, style: style)
+        // Each container derives its own style from its layout (writeContainer).
+        writer.write(value, old: layout.value, node: layout.root, style: .compact)
         writer.copy(layout.trailing)
         return writer.out
     }
