@@ -276,14 +276,16 @@ struct LabelDraft: Sendable {
             let base = policy.contexts.process
             out.process = try LabelDraft.generated(
                 user: options.user ?? base.user, role: options.role ?? base.role, type: options.type ?? base.type,
-                range: range, policy: policy, what: "process label")
+                range: range, policy: policy, what: "process label",
+                typeSource: options.type != nil ? "asked for by label option type" : policy.naming("process"))
             out.setProcess = true
         }
         if userMount == nil {
             let base = policy.contexts.file
             out.mount = try LabelDraft.generated(
                 user: options.user ?? base.user, role: base.role, type: options.fileType ?? base.type,
-                range: range, policy: policy, what: "mount label")
+                range: range, policy: policy, what: "mount label",
+                typeSource: options.fileType != nil ? "asked for by label option filetype" : policy.naming("file"))
             out.setMount = true
         }
         return out
@@ -294,20 +296,21 @@ struct LabelDraft: Sendable {
             throw HookError(.badLabel, "\(field): malformed SELinux context \"\(text)\"")
         }
         if let validate = policy.validate, !validate(text) {
-            throw HookError(.badLabel, "\(field): \"\(text)\" is not valid in the loaded policy")
+            throw policy.missingType(context, namedBy: "in \(field)")
+                ?? HookError(.badLabel, "\(field): \"\(text)\" is not valid in the loaded policy")
         }
         return context
     }
 
     private static func generated(
-        user: String, role: String, type: String, range: String?, policy: Policy, what: String
+        user: String, role: String, type: String, range: String?, policy: Policy, what: String, typeSource: String
     ) throws(HookError) -> String {
         guard let context = SecurityContext(user: user, role: role, type: type, range: range) else {
             throw HookError(.badLabel, "\(what) \(user):\(role):\(type)\(range.map { ":" + $0 } ?? "") is malformed")
         }
         let text = context.description
         if let validate = policy.validate, !validate(text) {
-            throw HookError(.badLabel, "\(what) \"\(text)\" is not valid in the loaded policy")
+            throw policy.missingType(context, namedBy: typeSource) ?? HookError(.badLabel, "\(what) \"\(text)\" is not valid in the loaded policy")
         }
         return text
     }

@@ -18,7 +18,7 @@ public enum PolicyLoader {
             let hint = contextsFile == nil && !selinuxEnabled ? " (SELinux is off here: pass --contexts FILE)" : ""
             throw HookError(.policy, "\(error)\(hint)")
         }
-        guard selinuxEnabled else { return Policy(contexts: contexts) }
+        guard selinuxEnabled else { return Policy(contexts: contexts, contextsPath: path) }
         let own: String
         do {
             own = try HostPolicy.currentContext()
@@ -28,6 +28,9 @@ public enum PolicyLoader {
         guard let range = HostPolicy.categoryRange(ofContext: own) else {
             throw HookError(.policy, "own SELinux context \(own) has no usable category range")
         }
-        return Policy(contexts: contexts, categoryRange: range, validate: { HostPolicy.isValidContext($0) })
+        return Policy(contexts: contexts, categoryRange: range,
+                      validate: { HostPolicy.isValidContext($0) },
+                      knowsType: { HostPolicy.knowsType($1, user: $0) },
+                      contextsPath: path)
     }
 }

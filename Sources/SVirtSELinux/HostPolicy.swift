@@ -37,6 +37,13 @@ public enum HostPolicy {
         context.withCString { security_check_context_raw($0) } == 0
     }
 
+    /// Whether the loaded policy defines `type`: an object context is valid
+    /// for any defined type (object_r needs no role-type pairing), so
+    /// `USER:object_r:TYPE:s0` is refused only for an unknown type (or user).
+    public static func knowsType(_ type: String, user: String) -> Bool {
+        isValidContext("\(user):object_r:\(type):s0")
+    }
+
     /// Reads and parses an lxc_contexts file.
     public static func loadContexts(path: String) throws(PolicyError) -> LXCContexts {
         let bytes: [UInt8]

@@ -89,6 +89,53 @@ struct LabelTests {
         #expect(code { _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, policy: policy) } == .badLabel)
     }
 
+    /// Debian's policy: lxc_contexts names container_t, the policy lacks it.
+    private static let withoutContainerTypes = Policy(
+        contexts: testContexts,
+        validate: { !$0.contains(":container_t:") && !$0.contains(":container_file_t:") },
+        knowsType: { _, type in type != "container_t" && type != "container_file_t" },
+        contextsPath: "/etc/selinux/default/contexts/lxc_contexts")
+
+    @Test("a type lxc_contexts names but the policy lacks is a policy error naming the type, the file and the fix")
+    func missingContainerType() {
+        let policy = Self.withoutContainerTypes
+        do {
+            _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#, policy: policy)
+            Issue.record("planned a label the policy cannot load")
+        } catch {
+            #expect(error.code == .policy)
+            #expect(error.message.contains("has no type container_t (named as process in /etc/selinux/default/contexts/lxc_contexts)"))
+            #expect(error.message.contains("make install-policy"))
+            #expect(!error.message.contains("\n"))
+        }
+    }
+
+    @Test("a missing type asked for by a label option, or in the config's own label, is named as such")
+    func missingTypeFromOptionOrConfig() {
+        let policy = Self.withoutContainerTypes
+        do {
+            _ = try plan(#"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":{"io.svirt.label":"filetype:container_file_t"}}"#, policy: policy)
+            Issue.record("planned a label the policy cannot load")
+        } catch {
+            #expect(error.code == .policy)
+            // The process type is refused first.
+            #expect(error.message.contains("no type container_t (named as process"))
+        }
+        do {
+            _ = try plan(#"{"ociVersion":"1","process":{"selinuxLabel":"system_u:system_r:container_t:s0:c1,c2"},"root":{"path":"/r"},"linux":{"mountLabel":"system_u:object_r:spc_file_t:s0:c1,c2"}}"#, policy: policy)
+            Issue.record("kept a label the policy cannot load")
+        } catch {
+            #expect(error.code == .policy)
+            #expect(error.message.contains("no type container_t (in process.selinuxLabel)"))
+        }
+    }
+
+    @Test("a refused label whose type exists stays a bad-label error")
+    func refusedButTypeKnown() {
+        let policy = Policy(contexts: testContexts, validate: { !$0.contains("s0:c1,c2") }, knowsType: { _, _ in true })
+        #expect(code { _ = try plan(#"{"ociVersion":"1","process":{"selinuxLabel":"system_u:system_r:container_t:s0:c1,c2"},"root":{"path":"/r"}}"#, policy: policy) } == .badLabel)
+    }
+
     @Test("label options change type, user, role, file type and level; a level option is claimed, not drawn")
     func options() throws {
         let a = RecordingAllocator()
