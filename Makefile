@@ -3,7 +3,11 @@
 #   make run        install build deps, build, label examples/config.json and print it
 #   make test       install test deps (runc, podman, containerd, ...), build, run all tests
 #   make install    PREFIX=/usr DESTDIR=... : release binary, svirt-runc, man page,
-#                   hooks.d files and the containers.conf drop-in
+#                   hooks.d files, the containers.conf drop-in, the gc timer and
+#                   the SELinux module's files (not loaded: see install-policy)
+#   make install-policy / uninstall-policy
+#                   load / remove the svirt_container SELinux module (Debian,
+#                   Ubuntu; a no-op where container-selinux is loaded), policy/README.md
 #   make bench      run the bench/ scripts
 #   make e2e        the labeled run under a real SELinux kernel (a VM, slow)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60) each
@@ -22,6 +26,8 @@ SVIRTHOOKSDIR ?= $(DATADIR)/svirt-hook/hooks.d
 # The directory podman and CRI-O both read by default: standard stages only.
 OCIHOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CONTAINERSCONFDIR ?= /etc/containers/containers.conf.d
+# The SELinux module and the script that loads it (policy/README.md).
+POLICYDIR   ?= $(DATADIR)/svirt-hook/policy
 # The hourly `svirt-hook gc` timer (installed, not enabled).
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # Flags for that gc, e.g. GC_FLAGS='--state-dir /run/svirt-hook' when
@@ -54,7 +60,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all build release run test deps deps-test install install-files uninstall bench e2e fuzz sanitize clean
+.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy bench e2e fuzz sanitize clean
 
 all: build
 
@@ -111,7 +117,10 @@ install: release
 install-files:
 	$(foreach v,HOOK_FLAGS GC_FLAGS BINDIR SVIRTHOOKSDIR OCIHOOKSDIR,$(call check_safe,$(v)))
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
-	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+	           $(DESTDIR)$(POLICYDIR)
+	install -m 0644 policy/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt_container.cil
+	install -m 0755 policy/svirt-policy $(DESTDIR)$(POLICYDIR)/svirt-policy
 	install -m 0755 $(BUILT) $(DESTDIR)$(BINDIR)/svirt-hook
 	ln -sf svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc
 	install -m 0644 man/svirt-hook.1 $(DESTDIR)$(MANDIR)/man1/svirt-hook.1
@@ -132,8 +141,20 @@ uninstall:
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-createruntime.json \
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json \
 	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf \
-	      $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer
-	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer \
+	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy
+	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
+
+# Loads the module from the checkout into the host's policy store (or the
+# store under SVIRT_POLICY_ROOT). Both targets are safe to run twice.
+POLICY_TOOLS := policycoreutils semodule-utils
+install-policy:
+	$(call apt_install,$(POLICY_TOOLS))
+	sh policy/svirt-policy install policy/svirt_container.cil
+
+uninstall-policy:
+	$(call apt_install,$(POLICY_TOOLS))
+	sh policy/svirt-policy uninstall
 
 bench: build
 	@found=0; for b in bench/*; do \
