@@ -39,3 +39,48 @@ struct InstallTests {
         #expect(gc.status == 0, "\(gc.stderr)")
     }
 }
+
+@Suite("make install-files: the SELinux module")
+struct PolicyInstallTests {
+    @Test("the module and its loader are installed and removed; without a policy store, install refuses in one line and uninstall has nothing to do")
+    func moduleFilesAndLoader() throws {
+        guard let make = Tool.path("make") else {
+            print("SKIPPED moduleFilesAndLoader: make is not installed")
+            return
+        }
+        guard Tool.path("semodule") != nil else {
+            print("SKIPPED moduleFilesAndLoader: semodule is not installed")
+            return
+        }
+        let dir = try TemporaryDirectory(prefix: "policy-install")
+        let prefix = dir.file("prefix")
+        let vars = ["PREFIX=\(prefix)", "OCIHOOKSDIR=\(dir.file("oci-hooks.d"))",
+                    "CONTAINERSCONFDIR=\(dir.file("containers.conf.d"))", "BUILT=\(Paths.binary)"]
+        let install = try run(make, ["-s", "-C", Paths.packageRoot, "install-files"] + vars)
+        #expect(install.status == 0, "\(install.stdoutText)\(install.stderr)")
+        let policyDir = prefix + "/share/svirt-hook/policy"
+        let installed = try String(contentsOfFile: policyDir + "/svirt_container.cil", encoding: .utf8)
+        let shipped = try String(contentsOfFile: Paths.packageRoot + "/policy/svirt_container.cil", encoding: .utf8)
+        #expect(installed == shipped)
+
+        // An empty root: no /etc/selinux/config, no store.
+        let root = dir.file("empty-root")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let env = ["SVIRT_POLICY_ROOT": root, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        let refused = try run(policyDir + "/svirt-policy", ["install"], environment: env)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("svirt-policy: no SELinux policy store here"))
+        #expect(refused.stderr.filter { $0 == "\n" }.count == 1)
+        for _ in 0..<2 {
+            let removed = try run(policyDir + "/svirt-policy", ["uninstall"], environment: env)
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect(removed.stdoutText == "svirt-policy: no SELinux policy store here: svirt_container is not loaded\n")
+        }
+        // Looking must not create a store as `semodule -l` would.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)
+
+        let uninstall = try run(make, ["-s", "-C", Paths.packageRoot, "uninstall"] + vars)
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: policyDir))
+    }
+}
