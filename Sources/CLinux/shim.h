@@ -23,6 +23,16 @@ static inline int svirt_renameat2(int olddirfd, const char *oldpath, int newdirf
     return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
+#include <sys/vfs.h>
+
+// statfs(2)'s f_type for a path, or -1 with errno set: Swift's Glibc module
+// does not import <sys/vfs.h>.
+static inline long svirt_fs_type(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return -1;
+    return (long)fs.f_type;
+}
+
 // syscall(2) is variadic, which Swift cannot call; this fixed form passes
 // six integer arguments the way the C compiler would.
 static inline long svirt_syscall6(long number, long a, long b, long c, long d, long e, long f) {

@@ -30,31 +30,8 @@ enum StoreSystem {
         return try readSmall(fd, path: path)
     }
 
-    /// Names in a directory, without `.` and `..`. With `noFollow` a
-    /// symbolic link fails (ELOOP or ENOTDIR) instead of being listed through:
-    /// entries inside the store are never links, and following one would let
-    /// gc delete files outside the store.
     static func entries(_ path: String, noFollow: Bool = false) throws(SystemError) -> [String] {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
-        guard fd >= 0 else { throw SystemError("open", path: path) }
-        guard let dir = fdopendir(fd) else {
-            let error = SystemError("fdopendir", path: path)
-            close(fd)
-            throw error
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(dir) else {
-                if errno != 0 { throw SystemError("readdir", path: path) }
-                return names
-            }
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        try Files.entries(path, noFollow: noFollow)
     }
 
     /// What a store entry is when it is not a regular file ("a directory",

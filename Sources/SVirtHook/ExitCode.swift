@@ -3,6 +3,8 @@
 /// broken" without parsing stderr. README.md and svirt-hook(1) list them.
 public enum ExitCode: Int32, Sendable, CaseIterable {
     case success = 0
+    /// `doctor`: at least one check failed (each failure is its own line).
+    case checkFailed = 1
     /// The command line is wrong (unknown flag, missing value).
     case usage = 2
     /// The input is not usable: invalid JSON or UTF-8, neither config nor

@@ -18,7 +18,8 @@ public struct HookOptions: Sendable, Equatable {
     public var stage: HookStage?
     public var bundle: String?
     public var requireLabel = false
-    public var stateDirectory = "/var/lib/svirt-hook"
+    public var stateDirectory = HookOptions.defaultStateDirectory
+    public static let defaultStateDirectory = "/var/lib/svirt-hook"
     public var noReserve = false
     public var relabelRoot: RelabelMode?
     /// See HookSettings.privilegedType.

@@ -15,6 +15,11 @@ public enum HostPolicy {
         is_selinux_enabled() == 1
     }
 
+    /// security_getenforce(3): enforcing (true) or permissive (false).
+    public static func isEnforcing() -> Bool {
+        security_getenforce() == 1
+    }
+
     /// selinux_lxc_contexts_path(3): the loaded (or configured) policy's
     /// lxc_contexts file.
     public static func lxcContextsPath() -> String? {

@@ -18,6 +18,33 @@ public enum Files {
         }
     }
 
+    /// Names in a directory, without `.` and `..`. With `noFollow` a
+    /// symbolic link fails (ELOOP or ENOTDIR) instead of being listed through:
+    /// entries inside the store are never links, and following one would let
+    /// the store's gc delete files outside the store.
+    public static func entries(_ path: String, noFollow: Bool = false) throws(SystemError) -> [String] {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
+        guard fd >= 0 else { throw SystemError("open", path: path) }
+        guard let dir = fdopendir(fd) else {
+            let error = SystemError("fdopendir", path: path)
+            close(fd)
+            throw error
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw SystemError("readdir", path: path) }
+                return names
+            }
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+    }
+
     /// Replaces `path` atomically: a temporary file in the same directory is
     /// written, fsynced and renamed over it, then the directory is fsynced.
     /// A reader sees the old file or the new one, never a half-written one,

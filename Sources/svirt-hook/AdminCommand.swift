@@ -40,7 +40,7 @@ enum AdminCommand {
             return fail(.usage, "svirt-hook \(command): \(problem)")
         }
         let json = args.has("--json")
-        let directory = args.value("--state-dir") ?? "/var/lib/svirt-hook"
+        let directory = args.value("--state-dir") ?? HookOptions.defaultStateDirectory
         let store: ReservationStore
         do {
             // Only reserve creates a store: reading or freeing a mistyped

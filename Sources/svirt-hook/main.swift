@@ -19,6 +19,8 @@ if invokedAs == "svirt-runc" {
     switch arguments.first {
     case "list", "release", "gc", "reserve":
         status = AdminCommand.run(arguments)
+    case "doctor":
+        status = DoctorCommand.run(Array(arguments.dropFirst()))
     case "runtime":
         status = RuntimeCommand.run(Array(arguments.dropFirst()))
     default:

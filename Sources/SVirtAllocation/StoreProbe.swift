@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinux
+import SVirtSystem
+
+/// Whether a directory can hold a reservation store: the store's
+/// guarantees rest on a local file system with `renameat2(RENAME_NOREPLACE)`
+/// and `flock` (ReservationStore's layout notes). `svirt-hook doctor` asks
+/// before a container start finds out.
+public struct StoreProbe: Equatable, Sendable {
+    public var fileSystem: String
+    /// nil when the store can work here; otherwise the first thing that fails.
+    public var problem: String?
+
+    /// File systems whose locks or renames are not one kernel's: flock on
+    /// NFS is emulated with POSIX locks or local-only, and two hosts sharing
+    /// a store would hand out the same level.
+    static let remote: [Int: String] = [
+        0x6969: "nfs", 0xFF534D42: "cifs", 0xFE534D42: "smb2", 0x65735546: "fuse",
+        0x00C36400: "ceph", 0x01021997: "9p", 0x013111A8: "ibrix", 0x47504653: "gpfs",
+    ]
+    static let local: [Int: String] = [
+        0xEF53: "ext4", 0x58465342: "xfs", 0x9123683E: "btrfs", 0x01021994: "tmpfs",
+        0x794C7630: "overlay", 0x2FC12FC1: "zfs", 0xF2F52010: "f2fs",
+    ]
+
+    /// Probes `directory` (which must exist) with two scratch files named
+    /// after this process, removed before returning.
+    public static func probe(_ directory: String) -> StoreProbe {
+        let type = svirt_fs_type(directory)
+        guard type >= 0 else { return StoreProbe(fileSystem: "unknown", problem: "statfs: \(Errno.current)") }
+        let name = local[type] ?? remote[type] ?? "0x" + String(type, radix: 16)
+        if remote[type] != nil {
+            return StoreProbe(fileSystem: name, problem: "on \(name), a network file system: flock and rename are not atomic across hosts")
+        }
+        let a = directory + "/.doctor-\(getpid())-a", b = directory + "/.doctor-\(getpid())-b"
+        defer { unlink(a); unlink(b) }
+        for path in [a, b] {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { return StoreProbe(fileSystem: name, problem: "not writable: \(Errno.current)") }
+            if path == a, flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let err = Errno.current
+                close(fd)
+                return StoreProbe(fileSystem: name, problem: "flock fails: \(err)")
+            }
+            close(fd)
+        }
+        do {
+            try StoreSystem.renameNoReplace(a, b)
+            return StoreProbe(fileSystem: name, problem: "rename with RENAME_NOREPLACE replaced an existing file")
+        } catch where error.errno == .exists {
+            return StoreProbe(fileSystem: name, problem: nil)
+        } catch {
+            return StoreProbe(fileSystem: name, problem: "renameat2(RENAME_NOREPLACE) fails: \(error.errno)")
+        }
+    }
+}
