@@ -238,7 +238,11 @@ struct Host {
             return gc.option("--state-dir") ?? HookOptions.defaultStateDirectory
         }
         guard exists("/run/systemd/system") else { return (.noSystemd, stateDir) }
-        if exists("/etc/systemd/system/timers.target.wants/svirt-hook-gc.timer") { return (.enabled, stateDir) }
+        // `systemctl enable` makes this link; its target is an absolute path
+        // on the host, so look at the link itself (under --root the target
+        // does not resolve).
+        var link = stat()
+        if lstat(path("/etc/systemd/system/timers.target.wants/svirt-hook-gc.timer"), &link) == 0 { return (.enabled, stateDir) }
         let installed = unitDirs.contains { exists($0 + "/svirt-hook-gc.timer") }
         return (installed ? .disabled : .missing, stateDir)
     }

@@ -46,6 +46,11 @@ enum HookCommand {
                                  TYPE (e.g. spc_t) instead of leaving them unlabeled
           --help                 show this help
 
+        commands (each has --help):
+          list, release, gc, reserve  the reservation store by hand
+          doctor                      check this host: one ok/warn/fail line per check
+          runtime                     the runtime wrapper (also as svirt-runc)
+
         annotations:
           io.svirt.label              label options: disable, type:T, level:L, user:U,
                                       role:R, filetype:F (comma-separated)
@@ -63,8 +68,8 @@ enum HookCommand {
           with label=disable passes --require-label: it asked for no label.
           Input is limited to 16 MiB and 128 levels of nesting.
 
-        exit codes: 0 ok, 2 usage, 3 bad input, 4 bad label, 5 policy,
-          6 reservation, 7 relabel, 8 io, 9 unlabeled (--require-label),
+        exit codes: 0 ok, 1 a doctor check failed, 2 usage, 3 bad input, 4 bad label,
+          5 policy, 6 reservation, 7 relabel, 8 io, 9 unlabeled (--require-label),
           10 runtime exec (svirt-runc: the real runtime could not be run)
 
         """
