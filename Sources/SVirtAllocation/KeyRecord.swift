@@ -9,13 +9,18 @@ import SVirtSELinux
 ///     key io.kubernetes.cri.sandbox-id:4f1c...
 ///     level s0:c12,c907
 ///     since 1764381234
+///     holder pod default/web
 ///     root /var/lib/containers/storage/overlay/ab12.../merged
+///
+/// `holder` says who holds it, for people (`svirt-hook list`): older
+/// records lack it, and nothing decides anything by it.
 struct KeyRecord: Equatable, Sendable {
     var key: String
     var level: MCSLevel
     /// Seconds since the epoch when the key got this level.
     var since: Int
     var roots: [String]
+    var holder: String?
 
     static let header = "svirt-hook reservation 1"
 
@@ -24,6 +29,7 @@ struct KeyRecord: Equatable, Sendable {
         text += "key \(Self.escape(key))\n"
         text += "level \(level)\n"
         text += "since \(since)\n"
+        if let holder { text += "holder \(Self.escape(holder))\n" }
         for root in roots { text += "root \(Self.escape(root))\n" }
         return Array(text.utf8)
     }
@@ -42,6 +48,7 @@ struct KeyRecord: Equatable, Sendable {
         var level: MCSLevel?
         var since = 0
         var roots: [String] = []
+        var holder: String?
         for line in lines.dropFirst() {
             let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             let value = parts.count == 2 ? String(parts[1]) : ""
@@ -58,20 +65,24 @@ struct KeyRecord: Equatable, Sendable {
             case "root":
                 guard let r = Self.unescape(value), !r.isEmpty else { throw .malformed("bad root line") }
                 roots.append(r)
+            case "holder":
+                // Informational: a bad one is dropped, not a corrupt record.
+                holder = Self.unescape(value).flatMap { $0.isEmpty ? nil : $0 }
             default:
                 continue
             }
         }
         guard let key else { throw .malformed("no key line") }
         guard let level else { throw .malformed("no level line") }
-        self.init(key: key, level: level, since: since, roots: roots)
+        self.init(key: key, level: level, since: since, roots: roots, holder: holder)
     }
 
-    init(key: String, level: MCSLevel, since: Int, roots: [String]) {
+    init(key: String, level: MCSLevel, since: Int, roots: [String], holder: String? = nil) {
         self.key = key
         self.level = level
         self.since = since
         self.roots = roots
+        self.holder = holder
     }
 
     /// Percent-escapes `%`, space, control bytes and DEL: enough to keep a
@@ -82,5 +93,24 @@ struct KeyRecord: Equatable, Sendable {
 
     static func unescape(_ text: String) -> String? {
         PercentEncoding.decode(text)
+    }
+}
+
+extension KeyRecord {
+    /// Adds a root it lacks, and a holder when it names none (the first
+    /// start that knows who the container is names it; a kept level is not
+    /// renamed by every later start). Whether anything changed, so that an
+    /// unchanged record is not rewritten on every start.
+    mutating func adding(rootPath: String?, holder: String?) -> Bool {
+        var changed = false
+        if let rootPath, !roots.contains(rootPath) {
+            roots.append(rootPath)
+            changed = true
+        }
+        if self.holder == nil, let holder {
+            self.holder = holder
+            changed = true
+        }
+        return changed
     }
 }

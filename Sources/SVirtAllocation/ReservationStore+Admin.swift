@@ -31,6 +31,9 @@ public struct Reservation: Equatable, Sendable {
     /// Seconds since the epoch when the key got the level.
     public var since: Int?
     public var state: State
+    /// Who holds it (a pod, a container id or hostname), when its record
+    /// says.
+    public var holder: String? = nil
 }
 
 /// What gc did, one line each for `svirt-hook gc`.
@@ -128,7 +131,8 @@ extension ReservationStore {
             let levelName = EntryName.encode(record.level.description)
             let held = holders[levelName]?.contains(name) ?? false
             if held { matched.insert("\(levelName)/\(name)") }
-            rows.append(Reservation(levelName: levelName, level: record.level, key: record.key, roots: record.roots, since: record.since, state: held ? .held : .staleRecord))
+            rows.append(Reservation(levelName: levelName, level: record.level, key: record.key, roots: record.roots, since: record.since, state: held ? .held : .staleRecord,
+                                    holder: record.holder))
         }
         for (levelName, names) in holders {
             let level = EntryName.decode(levelName).flatMap { MCSLevel($0) }

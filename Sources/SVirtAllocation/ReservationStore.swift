@@ -148,8 +148,10 @@ public struct ReservationStore: Sendable {
 
     /// The level `key` already holds, else a fresh random `s0:cA,cB` in
     /// `range` held by no key and not in `inUse`. `rootPath` (the container's
-    /// root) is recorded so that gc can tell when the key is gone.
-    public func reserve(key: String, rootPath: String?, range: CategoryRange, inUse: Set<MCSLevel>) throws(ReservationError) -> MCSLevel {
+    /// root) is recorded so that gc can tell when the key is gone; `holder`
+    /// (who the container is, for `list`) when the record has none yet.
+    public func reserve(key: String, rootPath: String?, holder: String? = nil, range: CategoryRange,
+                        inUse: Set<MCSLevel>) throws(ReservationError) -> MCSLevel {
         let name = try Self.entryName(key: key)
         try Self.checkRoot(rootPath)
         let lock = try lockKey(name, wait: true, create: true)!
@@ -162,15 +164,13 @@ public struct ReservationStore: Sendable {
         let existing = try readRecord(lock, name: name, expecting: key)
         if var record = existing, holderExists(record.level, name) {
             succeeded = true
-            if let rootPath, !record.roots.contains(rootPath) {
-                record.roots.append(rootPath)
-                try writeRecord(record, name: name)
-            }
+            if record.adding(rootPath: rootPath, holder: holder) { try writeRecord(record, name: name) }
             return record.level
         }
         let level = try takeFreshLevel(holder: name, range: range, inUse: inUse, preferring: existing?.level)
         do {
-            try writeRecord(KeyRecord(key: key, level: level, since: Self.now(), roots: rootPath.map { [$0] } ?? []), name: name)
+            try writeRecord(KeyRecord(key: key, level: level, since: Self.now(), roots: rootPath.map { [$0] } ?? [],
+                                      holder: holder ?? existing?.holder), name: name)
         } catch {
             removeHolder(name, from: level)
             throw error
@@ -181,7 +181,7 @@ public struct ReservationStore: Sendable {
 
     /// Records `level` for `key` as the user asked, joining the level's other
     /// holders. Never refused because the level is shared.
-    public func claim(_ level: MCSLevel, key: String, rootPath: String?) throws(ReservationError) {
+    public func claim(_ level: MCSLevel, key: String, rootPath: String?, holder: String? = nil) throws(ReservationError) {
         let name = try Self.entryName(key: key)
         try Self.checkRoot(rootPath)
         guard EntryName.encode(level.description).first != "~" else {
@@ -193,10 +193,7 @@ public struct ReservationStore: Sendable {
         var record = existing ?? KeyRecord(key: key, level: level, since: Self.now(), roots: [])
         let held = existing.map { holderExists($0.level, name) } ?? false
         if held && record.level == level {
-            if let rootPath, !record.roots.contains(rootPath) {
-                record.roots.append(rootPath)
-                try writeRecord(record, name: name)
-            }
+            if record.adding(rootPath: rootPath, holder: holder) { try writeRecord(record, name: name) }
             return
         }
         try addHolder(name, to: level)
@@ -204,7 +201,7 @@ public struct ReservationStore: Sendable {
             record.level = level
             record.since = Self.now()
         }
-        if let rootPath, !record.roots.contains(rootPath) { record.roots.append(rootPath) }
+        _ = record.adding(rootPath: rootPath, holder: holder)
         // The old holder goes while we still hold the lock on the record's
         // inode (the rename below replaces it): a crash in between leaves a
         // stale record and an orphan holder, both repaired.

@@ -10,10 +10,13 @@ public struct ContainerKey: Hashable, Sendable, CustomStringConvertible {
     /// when known: the reservation store uses it to tell whether the
     /// container is gone.
     public var rootPath: String?
+    /// Who the container is, for `svirt-hook list` (ContainerHolder).
+    public var holder: String?
 
-    public init(key: String, rootPath: String?) {
+    public init(key: String, rootPath: String?, holder: String? = nil) {
         self.key = key
         self.rootPath = rootPath
+        self.holder = holder
     }
 
     public var description: String { key }

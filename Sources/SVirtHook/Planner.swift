@@ -351,6 +351,8 @@ extension ContainerKey {
         for name in sandboxAnnotations where sandbox == nil {
             if let id = try oci({ () throws(OCIError) in try config.annotation(name) }), !id.isEmpty { sandbox = id }
         }
-        return derive(sandboxID: sandbox, rootPath: rootPath.flatMap { Paths.absolute($0, base: base) })
+        var key = derive(sandboxID: sandbox, rootPath: rootPath.flatMap { Paths.absolute($0, base: base) })
+        key?.holder = ContainerHolder.describe(config, sandboxID: sandbox, bundle: base)
+        return key
     }
 }

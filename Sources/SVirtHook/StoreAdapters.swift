@@ -23,7 +23,7 @@ public struct StoreAllocator: LevelAllocator {
             throw HookError(.badInput, "cannot identify the container for a reservation: no root.path and no pod sandbox id annotation (or use --no-reserve)")
         }
         do {
-            return try store.reserve(key: key.key, rootPath: key.rootPath, range: range, inUse: inUse())
+            return try store.reserve(key: key.key, rootPath: key.rootPath, holder: key.holder, range: range, inUse: inUse())
         } catch {
             throw HookError(.reservation, error.description)
         }
@@ -31,7 +31,7 @@ public struct StoreAllocator: LevelAllocator {
 
     public func claim(_ level: MCSLevel, for key: ContainerKey) throws {
         do {
-            try store.claim(level, key: key.key, rootPath: key.rootPath)
+            try store.claim(level, key: key.key, rootPath: key.rootPath, holder: key.holder)
         } catch {
             throw HookError(.reservation, error.description)
         }

@@ -107,6 +107,13 @@ public struct OCIConfig: Equatable, Sendable {
         return b
     }
 
+    /// `hostname`.
+    public func hostname() throws(OCIError) -> String? {
+        guard let value = document["hostname"], !value.isNull else { return nil }
+        guard case .string(let s) = value else { throw OCIError.wrongType("hostname", expected: "string", found: value) }
+        return nonEmpty(s)
+    }
+
     /// `linux.cgroupsPath` (podman puts the container id in it).
     public func cgroupsPath() throws(OCIError) -> String? {
         try nonEmpty(string(in: "linux", "cgroupsPath"))

@@ -126,6 +126,7 @@ enum AdminCommand {
                 var object = JSONObject()
                 object["level"] = .string(row.level?.description ?? row.levelName)
                 object["key"] = row.key.map(JSONValue.string) ?? .null
+                object["holder"] = row.holder.map(JSONValue.string) ?? .null
                 object["roots"] = .array(row.roots.map(JSONValue.string))
                 object["since"] = row.since.map { .number(String($0)) } ?? .null
                 object["age"] = row.since.map { .number(String(max(0, now - $0))) } ?? .null
@@ -135,11 +136,12 @@ enum AdminCommand {
             }))
             return .success
         }
-        var table = [["LEVEL", "KEY", "AGE", "STATE", "ROOTS"]]
+        var table = [["LEVEL", "KEY", "HOLDER", "AGE", "STATE", "ROOTS"]]
         for row in rows {
             table.append([
                 printable(row.level?.description ?? row.levelName),
                 row.key.map(printable) ?? "-",
+                row.holder.map(printable) ?? "-",
                 row.since.map { age(now - $0) } ?? "-",
                 stateName(row.state),
                 corruptReason(row.state).map(printable)

@@ -1,4 +1,5 @@
 import Testing
+import SVirtSELinux
 @testable import SVirtAllocation
 
 @Suite("EntryName and record text")
@@ -65,5 +66,37 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite("KeyRecord: the holder line")
+struct KeyRecordHolderTests {
+    @Test("a holder round-trips escaped; a record without one (older versions) still parses")
+    func holderRoundTrip() throws {
+        let level = try #require(MCSLevel("s0:c3,c900"))
+        let record = KeyRecord(key: "root:/r", level: level, since: 1, roots: ["/r"], holder: "pod team a/web\n1")
+        #expect(String(decoding: record.bytes, as: UTF8.self).contains("holder pod%20team%20a/web%0A1\n"))
+        #expect(try KeyRecord(parsing: record.bytes) == record)
+        let old = Array("svirt-hook reservation 1\nkey root:/r\nlevel s0:c3,c900\nsince 1\nroot /r\n".utf8)
+        #expect(try KeyRecord(parsing: old).holder == nil)
+    }
+
+    @Test("a holder that does not decode is dropped: it is for people, never a reason to call the record corrupt")
+    func badHolderDropped() throws {
+        let bytes = Array("svirt-hook reservation 1\nkey k\nlevel s0:c1,c2\nholder %zz\n".utf8)
+        let record = try KeyRecord(parsing: bytes)
+        #expect(record.holder == nil)
+        #expect(record.key == "k")
+    }
+
+    @Test("adding: a new root or a first holder changes the record; a second holder does not rename it")
+    func addingFirstHolderWins() throws {
+        var record = KeyRecord(key: "k", level: try #require(MCSLevel("s0:c1,c2")), since: 1, roots: ["/r"])
+        #expect(record.adding(rootPath: "/r", holder: nil) == false)
+        #expect(record.adding(rootPath: "/r", holder: "podman abc") == true)
+        #expect(record.adding(rootPath: "/r", holder: "podman other") == false)
+        #expect(record.holder == "podman abc")
+        #expect(record.adding(rootPath: "/s", holder: nil) == true)
+        #expect(record.roots == ["/r", "/s"])
     }
 }

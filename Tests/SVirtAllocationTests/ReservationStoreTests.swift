@@ -441,3 +441,26 @@ struct ReservationStoreTests {
         #expect(RunningLevels.scan(proc: proc) == [try level("s0:c4,c5"), try level("s0:c6,c7")])
     }
 }
+
+@Suite("ReservationStore: holders in list")
+struct ReservationHolderTests {
+    @Test("list shows the holder a reserve or claim recorded; a record without one gets it from the next start")
+    func listShowsHolder() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let a = try store.reserve(key: "root:/a", rootPath: "/a", holder: "podman d8a27e1982fe", range: .full, inUse: [])
+        _ = try store.reserve(key: "root:/b", rootPath: "/b", range: .full, inUse: [])
+        try store.claim(try level("s0:c5,c6"), key: "root:/c", rootPath: "/c", holder: "hostname web")
+        var rows = Dictionary(uniqueKeysWithValues: try store.list().map { ($0.key ?? "", $0) })
+        #expect(rows["root:/a"]?.holder == "podman d8a27e1982fe")
+        #expect(rows["root:/a"]?.level == a)
+        #expect(rows["root:/b"]?.holder == nil)
+        #expect(rows["root:/c"]?.holder == "hostname web")
+
+        _ = try store.reserve(key: "root:/b", rootPath: "/b", holder: "docker 0123456789ab", range: .full, inUse: [])
+        _ = try store.reserve(key: "root:/a", rootPath: "/a", holder: "podman renamed", range: .full, inUse: [])
+        rows = Dictionary(uniqueKeysWithValues: try store.list().map { ($0.key ?? "", $0) })
+        #expect(rows["root:/b"]?.holder == "docker 0123456789ab")
+        #expect(rows["root:/a"]?.holder == "podman d8a27e1982fe")
+    }
+}

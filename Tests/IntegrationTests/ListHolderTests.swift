@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+@Suite("svirt-hook list: who holds each level")
+struct ListHolderTests {
+    @Test("the podman config's id and a containerd bundle's namespace/id appear as HOLDER, in text and JSON")
+    func holdersFromRealConfigs() throws {
+        let dir = try TemporaryDirectory(prefix: "holder")
+        let state = dir.file("state")
+        let podman = try hook(labelFlags + ["--stage", "precreate", "--state-dir", state],
+                              stdin: try Data(contentsOf: URL(fileURLWithPath: Paths.podmanConfig)))
+        #expect(podman.status == 0, "\(podman.stderr)")
+
+        // containerd (ctr, nerdctl, Docker) runs the runtime in
+        // .../io.containerd.runtime.v2.task/NAMESPACE/ID: the wrapper's --bundle.
+        let bundle = dir.file("io.containerd.runtime.v2.task/default/redis1")
+        try FileManager.default.createDirectory(atPath: bundle + "/rootfs", withIntermediateDirectories: true)
+        try writeJSON(["ociVersion": "1.0.2", "process": ["args": ["sh"], "cwd": "/"], "root": ["path": "rootfs"]],
+                      to: bundle + "/config.json")
+        let containerd = try hook(labelFlags + ["--bundle", bundle, "--state-dir", state])
+        #expect(containerd.status == 0, "\(containerd.stderr)")
+
+        let json = try hook(["list", "--json", "--state-dir", state])
+        let rows = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [[String: Any]])
+        let holders = Set(rows.compactMap { $0["holder"] as? String })
+        #expect(holders == ["podman d8a27e1982fe", "containerd default/redis1"])
+
+        let text = try hook(["list", "--state-dir", state]).stdoutText
+        let header = try #require(text.split(separator: "\n").first)
+        #expect(header.split(separator: " ") == ["LEVEL", "KEY", "HOLDER", "AGE", "STATE", "ROOTS"])
+        #expect(text.contains("podman d8a27e1982fe"))
+    }
+}
