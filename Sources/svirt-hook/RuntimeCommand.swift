@@ -19,8 +19,7 @@ enum RuntimeCommand {
         do {
             options = try WrapperOptions.parse(arguments, environment: ProcessInfo.environment)
         } catch {
-            ProcessInfo.writeError("svirt-runc: \(error)")
-            return .usage
+            return fail(error.description, status: .usage, invocation: RuntimeInvocation.parse(error.runtimeArguments))
         }
         let invocation = RuntimeInvocation.parse(options.runtimeArguments)
 

@@ -155,6 +155,22 @@ struct RuntimeWrapperTests {
         #expect(try String(contentsOfFile: b + "/config.json", encoding: .utf8) == BadInputTests.validConfig)
     }
 
+    @Test("a hook flag the wrapper refuses (from SVIRT_HOOK_FLAGS, as daemon.json sets it) is written to the runtime's --log too, in its format")
+    func refusedFlagReachesLog() throws {
+        let dir = try TemporaryDirectory(prefix: "wraprefuse")
+        let fake = try fakeRuntime(dir), b = try bundle(dir)
+        let log = dir.file("log.json")
+        let result = try run(Paths.binary, ["runtime", "--log", log, "--log-format", "json", "create", "--bundle", b, "c8"],
+                             environment: environment(dir, runtime: fake, flags: ["--stage=precreate"]))
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderrLines.count == 1, "\(result.stderr)")
+        let line = try String(contentsOfFile: log, encoding: .utf8)
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(entry["level"] as? String == "error")
+        #expect((entry["msg"] as? String)?.contains("hook flag --stage is not allowed in the wrapper") == true, "\(line)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("argv")), "the runtime ran")
+    }
+
     @Test("no real runtime to be found: exit 10 and one line, nothing labeled")
     func missingRuntime() throws {
         let dir = try TemporaryDirectory(prefix: "wrapnone")

@@ -26,6 +26,11 @@ public struct WrapperOptions: Equatable, Sendable {
 
     public struct UsageError: Error, Equatable, CustomStringConvertible {
         public let description: String
+        /// The runtime's arguments, where parsing got that far: the wrapper
+        /// still writes its refusal to the runtime's `--log`, where engines
+        /// look for the reason (Docker shows only "unable to retrieve OCI
+        /// runtime error" otherwise).
+        public var runtimeArguments: [String] = []
     }
 
     public static let runtimeEnvironment = "SVIRT_RUNTIME"
@@ -82,7 +87,8 @@ public struct WrapperOptions: Equatable, Sendable {
         for flag in options.hookFlags {
             let name = flag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
             if reservedHookFlags.contains(String(name)) {
-                throw UsageError(description: "hook flag \(name) is not allowed in the wrapper: it labels BUNDLE/config.json itself and stdout is the runtime's")
+                throw UsageError(description: "hook flag \(name) is not allowed in the wrapper: it labels BUNDLE/config.json itself and stdout is the runtime's",
+                                 runtimeArguments: options.runtimeArguments)
             }
         }
         return options
