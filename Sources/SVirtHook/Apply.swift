@@ -64,7 +64,7 @@ public enum Apply {
                 continue
             }
             do {
-                warnings += try relabeler.relabel(source: target.source, label: target.label)
+                warnings += try relabeler.relabel(source: target.source, label: target.label, within: target.within)
             } catch let error as HookError {
                 throw error
             } catch {

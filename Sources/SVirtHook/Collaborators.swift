@@ -38,8 +38,9 @@ public protocol LevelAllocator {
 public protocol MountRelabeler {
     /// Gives `source` and everything below it `label`; returns warnings
     /// (e.g. a file system without label support) and throws when the
-    /// tree could not be labeled.
-    func relabel(source: String, label: String) throws -> [String]
+    /// tree could not be labeled. `within`: the source must resolve to
+    /// that directory or below (a relabel an admin rule asked for).
+    func relabel(source: String, label: String, within: String?) throws -> [String]
     /// Whether an earlier relabel of `source` to `label` ran to the end
     /// (the walker stamps a tree's root when a walk has finished).
     func isComplete(source: String, label: String) -> Bool

@@ -26,6 +26,8 @@ public struct HookOptions: Sendable, Equatable {
     public var privilegedType: String?
     /// Read every entry's label on every relabel, not trusting tree stamps.
     public var fullRelabel = false
+    /// See HookSettings.sourceRules.
+    public var sourceRules: [SourceRule] = []
 
     public init() {}
 }
@@ -47,6 +49,8 @@ public struct HookEnvironment {
     public var readFile: (String) throws(HookError) -> [UInt8]
     /// Base for relative paths in a piped config.
     public var currentDirectory: String?
+    /// realpath(3), for the admin's relabel rules (nil: unresolvable).
+    public var realPath: (String) -> String?
 
     public init(
         selinuxEnabled: Bool,
@@ -55,7 +59,8 @@ public struct HookEnvironment {
         relabeler: @escaping () throws(HookError) -> any MountRelabeler,
         release: @escaping () throws(HookError) -> (any ReservationRelease)?,
         readFile: @escaping (String) throws(HookError) -> [UInt8],
-        currentDirectory: String?
+        currentDirectory: String?,
+        realPath: @escaping (String) -> String? = { _ in nil }
     ) {
         self.selinuxEnabled = selinuxEnabled
         self.loadPolicy = loadPolicy
@@ -64,6 +69,7 @@ public struct HookEnvironment {
         self.release = release
         self.readFile = readFile
         self.currentDirectory = currentDirectory
+        self.realPath = realPath
     }
 }
 
@@ -121,8 +127,9 @@ public enum HookRun {
             }
             let settings = HookSettings(relabelRoot: options.relabelRoot,
                                         baseDirectory: options.bundle ?? env.currentDirectory,
-                                        privilegedType: options.privilegedType)
-            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy())
+                                        privilegedType: options.privilegedType, sourceRules: options.sourceRules)
+            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(),
+                                         resolve: env.realPath)
             let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
             var result = HookResult(notices: warnings)
             // Only what the plan changed differs from the input, down to
@@ -164,7 +171,7 @@ public enum HookRun {
         options: HookOptions, env: HookEnvironment
     ) throws(HookError) -> HookResult {
         let settings = HookSettings(relabelRoot: options.relabelRoot, baseDirectory: bundle,
-                                    privilegedType: options.privilegedType)
+                                    privilegedType: options.privilegedType, sourceRules: options.sourceRules)
         let name = id.map { "container \($0)" } ?? "container"
         let place = bundle.map { " (bundle \($0))" } ?? ""
         var result = HookResult()
@@ -183,7 +190,8 @@ public enum HookRun {
         case .precreate, .poststart:
             return result
         case .prestart, .createRuntime, .createContainer, .startContainer:
-            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(), mode: .inspect)
+            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(), mode: .inspect,
+                                         resolve: env.realPath)
             let plan = try Apply.complete(draft, allocator: env.allocator)
             if plan.disabled {
                 result.notices = plan.notices

@@ -23,6 +23,15 @@ enum Paths {
         return joined.isEmpty ? "." : joined
     }
 
+    /// Whether normalized `path` is `top` or below it, by whole components
+    /// and bytes (canonically equivalent spellings are other paths to the
+    /// kernel).
+    static func isInside(_ path: String, _ top: String) -> Bool {
+        let p = Array(path.utf8), t = Array(top.utf8)
+        if p == t || t == [UInt8(ascii: "/")] { return true }
+        return p.count > t.count && p.starts(with: t) && p[t.count] == UInt8(ascii: "/")
+    }
+
     /// `path` made absolute against `base` (itself absolute), or nil when
     /// it is relative and there is no base.
     static func absolute(_ path: String, base: String?) -> String? {

@@ -8,12 +8,16 @@ public struct RelabelTarget: Equatable, Sendable {
     public var source: String
     public var label: String
     public var mode: RelabelMode
+    /// Set when an admin rule (`--relabel-source`), not the container,
+    /// asked for it: the rule's directory, which the source must stay in.
+    public var within: String?
 
-    public init(destination: String, source: String, label: String, mode: RelabelMode) {
+    public init(destination: String, source: String, label: String, mode: RelabelMode, within: String? = nil) {
         self.destination = destination
         self.source = source
         self.label = label
         self.mode = mode
+        self.within = within
     }
 }
 

@@ -14,12 +14,17 @@ public enum Planner {
         case inspect
     }
 
+    /// `resolve` is realpath(3) for the admin's relabel rules, which are
+    /// judged on where a source really is (nil: unresolvable). It is the
+    /// only fact read from the file system, and only when there are rules.
     public static func plan(config input: OCIConfig, settings: HookSettings, policy: Policy,
-                            mode: Mode = .label) throws(HookError) -> Draft {
+                            mode: Mode = .label, resolve: (String) -> String? = { _ in nil }) throws(HookError) -> Draft {
         var config = input
         let request = try Request(annotations: oci { () throws(OCIError) in try config.annotations() })
         let mounts = try oci { () throws(OCIError) in try config.mounts() }
         var relabels = try relabelRequests(mounts, request: request, settings: settings)
+        let ruled = ruleMatches(mounts, requested: relabels, settings: settings, resolve: resolve)
+        for (index, match) in ruled { relabels[index] = match.mode }
         var changed = false
         if mode == .label {
             // Runtimes do not know z/Z; podman strips them too.
@@ -56,9 +61,33 @@ public enum Planner {
         let labels = try LabelDraft(process: processLabel, mount: mountLabel, options: options,
                                     policy: policy, key: key, mode: mode)
         let rootMode = relabels.removeValue(forKey: nil) ?? nil
-        return Draft(config: config, changed: changed, disabled: false, mounts: mounts, relabels: relabels,
-                     rootMode: rootMode, key: key, labels: labels, settings: settings, policy: policy, mode: mode,
-                     skipLabeled: request.skipLabeled)
+        var draft = Draft(config: config, changed: changed, disabled: false, mounts: mounts, relabels: relabels,
+                          rootMode: rootMode, key: key, labels: labels, settings: settings, policy: policy, mode: mode,
+                          skipLabeled: request.skipLabeled)
+        draft.ruled = ruled
+        return draft
+    }
+
+    /// A bind mount the container asked nothing for, whose source resolves
+    /// into a rule's directory: the rule with the longest directory wins.
+    /// The match keeps the resolved source and the directory, so the
+    /// relabeler walks what was judged and refuses it if it has moved out.
+    static func ruleMatches(_ mounts: [OCIMount], requested: [Int?: RelabelMode?], settings: HookSettings,
+                            resolve: (String) -> String?) -> [Int: RuleMatch] {
+        guard !settings.sourceRules.isEmpty else { return [:] }
+        let rules = settings.sourceRules.map { rule in
+            (rule, Paths.normalize(resolve(rule.directory) ?? rule.directory))
+        }.sorted { $0.1.utf8.count > $1.1.utf8.count }
+        var out: [Int: RuleMatch] = [:]
+        for mount in mounts where mount.isBind && (requested[mount.index] ?? nil) == nil {
+            guard let source = mount.source, !source.isEmpty,
+                  let absolute = Paths.absolute(source, base: settings.baseDirectory),
+                  let real = resolve(absolute).map(Paths.normalize) else { continue }
+            if let (rule, directory) = rules.first(where: { Paths.isInside(real, $0.1) }) {
+                out[mount.index] = RuleMatch(mode: rule.mode, directory: directory, source: real)
+            }
+        }
+        return out
     }
 
     /// Relabel requests by mount index (nil: the root file system), from
@@ -93,6 +122,15 @@ public enum Planner {
     }
 }
 
+/// A bind mount an admin's relabel rule matched (SourceRule).
+struct RuleMatch: Sendable, Equatable {
+    let mode: RelabelMode
+    /// The rule's directory, resolved.
+    let directory: String
+    /// The mount's source, resolved.
+    let source: String
+}
+
 /// The level a draft needs before its labels are final.
 public enum LevelNeed: Equatable, Sendable {
     /// None: no labels, or only labels without categories.
@@ -124,6 +162,8 @@ public struct Draft: Sendable {
     let skipLabeled: Bool
     /// Lines for stderr and syslog about what the plan decided.
     var notices: [String] = []
+    /// Mounts relabeled because an admin rule names their source.
+    var ruled: [Int: RuleMatch] = [:]
 
     public var need: LevelNeed { labels?.need ?? .none }
 
@@ -182,7 +222,12 @@ public struct Draft: Sendable {
             guard let path = Paths.absolute(source, base: settings.baseDirectory) else {
                 throw HookError(.badInput, "mounts[\(mount.index)].source \(source) is relative and the bundle directory is unknown")
             }
-            targets.append(RelabelTarget(destination: mount.destination, source: path, label: try label(m), mode: m))
+            if let rule = ruled[mount.index] {
+                targets.append(RelabelTarget(destination: mount.destination, source: rule.source, label: try label(m),
+                                             mode: m, within: rule.directory))
+            } else {
+                targets.append(RelabelTarget(destination: mount.destination, source: path, label: try label(m), mode: m))
+            }
         }
         if let m = rootMode {
             guard let rootPath = try oci({ () throws(OCIError) in try config.rootPath() }) else {

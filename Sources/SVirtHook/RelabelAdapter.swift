@@ -17,9 +17,9 @@ public struct TreeRelabeler: MountRelabeler {
         self.relabeler = relabeler
     }
 
-    public func relabel(source: String, label: String) throws -> [String] {
+    public func relabel(source: String, label: String, within: String?) throws -> [String] {
         do {
-            return try relabeler.relabel(source, to: label).warnings
+            return try relabeler.relabel(source, to: label, within: within).warnings
         } catch {
             // The error names the path and the call already.
             throw HookError(.relabel, error.description)

@@ -30,10 +30,49 @@ public struct HookSettings: Sendable, Equatable {
     /// otherwise left unlabeled (HostAccess).
     public var privilegedType: String?
 
-    public init(relabelRoot: RelabelMode? = nil, baseDirectory: String? = nil, privilegedType: String? = nil) {
+    /// `--relabel-source DIR=z|Z`: relabel bind mounts from these
+    /// directories for engines that strip z/Z (Docker) and carry no
+    /// annotations.
+    public var sourceRules: [SourceRule]
+
+    public init(relabelRoot: RelabelMode? = nil, baseDirectory: String? = nil, privilegedType: String? = nil,
+                sourceRules: [SourceRule] = []) {
         self.relabelRoot = relabelRoot
         self.baseDirectory = baseDirectory
         self.privilegedType = privilegedType
+        self.sourceRules = sourceRules
+    }
+}
+
+/// An admin's relabel rule: bind mounts whose source resolves to
+/// `directory` or below it are relabeled with `mode`, unless the container
+/// asked for something itself (z/Z, `io.svirt.relabel`). Docker rewrites a
+/// volume's options to `rbind,rprivate` and Docker before 24 has no
+/// annotations, so without a rule a Docker user cannot reach the relabeler.
+public struct SourceRule: Sendable, Equatable {
+    public var directory: String
+    public var mode: RelabelMode
+
+    public init(directory: String, mode: RelabelMode) {
+        self.directory = directory
+        self.mode = mode
+    }
+
+    /// `DIR=z` or `DIR=Z`, DIR absolute and not `/` (a rule for every
+    /// directory is no rule: each system path would then be refused at
+    /// every start instead of once here).
+    public init(parsing text: String) throws(HookError) {
+        guard let eq = text.utf8.lastIndex(of: UInt8(ascii: "=")) else {
+            throw HookError(.usage, "--relabel-source must be DIR=z or DIR=Z, not \(text)")
+        }
+        let dir = String(text[..<eq]), option = String(text[text.index(after: eq)...])
+        guard let mode = RelabelMode(option: option) else {
+            throw HookError(.usage, "--relabel-source \(text): the mode must be z or Z, not \(option)")
+        }
+        guard dir.hasPrefix("/") else { throw HookError(.usage, "--relabel-source \(text): \(dir) is not an absolute path") }
+        let normal = Paths.normalize(dir)
+        guard normal != "/" else { throw HookError(.usage, "--relabel-source \(text): / would name every source") }
+        self.init(directory: normal, mode: mode)
     }
 }
 

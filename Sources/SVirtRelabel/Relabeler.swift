@@ -96,12 +96,14 @@ public struct Relabeler: Sendable {
         self.alwaysReadFirst = alwaysReadFirst
     }
 
-    public func relabel(_ path: String, to label: String) throws(RelabelError) -> RelabelReport {
+    /// `within`: refuse a source that does not resolve to that directory
+    /// or below it (ResolvedSource.open).
+    public func relabel(_ path: String, to label: String, within: String? = nil) throws(RelabelError) -> RelabelReport {
         guard !label.isEmpty, !label.utf8.contains(0) else {
             throw .refused(path, "empty or malformed label")
         }
         let policy = self.policy ?? SystemPathPolicy(extraPaths: InvokingUserHomes.collect())
-        let source = try ResolvedSource.open(path, policy: policy, calls: calls)
+        let source = try ResolvedSource.open(path, policy: policy, within: within, calls: calls)
         defer { close(source.fd) }
         let fileLabel = FileLabel(label)
         guard source.isDirectory else { return try labelSingle(source, fileLabel) }

@@ -25,13 +25,22 @@ struct ResolvedSource {
     /// (a bind mount of /usr/share/doc elsewhere is still under /usr).
     /// A source whose mount cannot be identified is refused: neither that
     /// check nor the walk's mount point checks could be made.
-    static func open(_ path: String, policy: SystemPathPolicy,
+    ///
+    /// `within` confines a relabel an admin rule asked for
+    /// (`--relabel-source DIR=z|Z`) to DIR: a symlink swapped in after the
+    /// rule matched must not lead the walk out. Judged on the resolved path
+    /// only, which the fd is then checked to name; other views of the same
+    /// file system (a bind mount of a parent elsewhere) are the admin's own
+    /// mounts, not an escape.
+    static func open(_ path: String, policy: SystemPathPolicy, within: String? = nil,
                      calls: KernelCalls = KernelCalls()) throws(RelabelError) -> ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
         let resolved: String
         do { resolved = try Files.realPath(path) } catch { throw .failed(path, "realpath", errno: error.errno.rawValue) }
-        if let why = policy.refusal(for: resolved) {
-            throw .refused(resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))", why)
+        let named = resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))"
+        if let why = policy.refusal(for: resolved) { throw .refused(named, why) }
+        if let within, !SystemPathPolicy.isInside(resolved, within) {
+            throw .refused(named, "is outside \(within), the directory its relabel rule names")
         }
         var fd = calls.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
                                resolve: LinuxFlag.resolveNoSymlinks | LinuxFlag.resolveNoMagicLinks)

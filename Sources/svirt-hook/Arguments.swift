@@ -7,7 +7,7 @@ struct Arguments {
     }
 
     private(set) var positional: [String] = []
-    private var values: [String: String] = [:]
+    private var values: [String: [String]] = [:]
     private var flags: Set<String> = []
 
     /// `valued` names options that take a value, `booleans` those that do not.
@@ -36,10 +36,10 @@ struct Arguments {
             }
             if valued.contains(name) {
                 if let inline {
-                    values[name] = inline
+                    values[name, default: []].append(inline)
                 } else {
                     guard i < words.count else { throw UsageError(description: "option \(name) needs a value") }
-                    values[name] = words[i]
+                    values[name, default: []].append(words[i])
                     i += 1
                 }
             } else if booleans.contains(name) {
@@ -51,6 +51,10 @@ struct Arguments {
         }
     }
 
-    func value(_ name: String) -> String? { values[name] }
+    /// The last value given: a later flag overrides an earlier one (the
+    /// registration's, then SVIRT_HOOK_FLAGS', then the command line's).
+    func value(_ name: String) -> String? { values[name]?.last }
+    /// Every value, in order, for options that add up.
+    func all(_ name: String) -> [String] { values[name] ?? [] }
     func has(_ name: String) -> Bool { flags.contains(name) }
 }

@@ -42,6 +42,9 @@ enum HookCommand {
           --relabel-root z|Z     relabel the root file system (shared z / private Z)
           --full-relabel         read every file's label on every relabel, instead of
                                  only those in directories changed since the last one
+          --relabel-source DIR=z|Z
+                                 relabel bind mounts whose source resolves into DIR
+                                 (repeatable; for engines that strip z/Z, Docker)
           --privileged-type TYPE label privileged and host-PID/IPC containers with
                                  TYPE (e.g. spc_t) instead of leaving them unlabeled
           --help                 show this help
@@ -107,7 +110,8 @@ enum HookCommand {
                 do throws(ReservationError) { return options.noReserve ? nil : StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false)) } catch where error.kind == .notFound { return nil } catch { throw HookError(.reservation, error.description) }
             },
             readFile: readFile,
-            currentDirectory: currentDirectory())
+            currentDirectory: currentDirectory(),
+            realPath: { try? Files.realPath($0) })
 
         do throws(HookError) {
             var input: [UInt8]?
@@ -151,7 +155,7 @@ enum HookCommand {
         do {
             args = try Arguments(words,
                                  valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root",
-                                          "--privileged-type"],
+                                          "--privileged-type", "--relabel-source"],
                                  booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help"])
         } catch {
             throw HookError(.usage, error.description)
@@ -194,6 +198,7 @@ enum HookCommand {
             guard dir.hasPrefix("/") else { throw HookError(.usage, "--state-dir must be an absolute path, not \(dir)") }
             o.stateDirectory = dir
         }
+        o.sourceRules = try args.all("--relabel-source").map { text throws(HookError) in try SourceRule(parsing: text) }
         o.requireLabel = args.has("--require-label")
         o.noReserve = args.has("--no-reserve")
         o.fullRelabel = args.has("--full-relabel")

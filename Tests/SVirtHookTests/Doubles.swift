@@ -29,9 +29,12 @@ final class RecordingRelabeler: MountRelabeler, @unchecked Sendable {
     var failure: Error?
     /// Sources reported as completely labeled already.
     var complete: Set<String> = []
-    func relabel(source: String, label: String) throws -> [String] {
+    /// The `within` of each call, in order.
+    var confinements: [String?] = []
+    func relabel(source: String, label: String, within: String?) throws -> [String] {
         if let failure { throw failure }
         calls.append((source, label))
+        confinements.append(within)
         return []
     }
     func isComplete(source: String, label: String) -> Bool {

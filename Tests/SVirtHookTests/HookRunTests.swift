@@ -264,6 +264,6 @@ struct RandomLevelAllocatorTests {
 struct TreeRelabelerTests {
     @Test("a refused system path surfaces as the relabel exit code")
     func refusal() {
-        #expect(code { _ = try TreeRelabeler().relabel(source: "/usr", label: "system_u:object_r:container_file_t:s0") } == .relabel)
+        #expect(code { _ = try TreeRelabeler().relabel(source: "/usr", label: "system_u:object_r:container_file_t:s0", within: nil) } == .relabel)
     }
 }

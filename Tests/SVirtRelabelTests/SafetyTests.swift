@@ -140,3 +140,37 @@ struct EntryWarningTests {
         #expect(report.warnings == ["\(file): read-only file system (EROFS); labels left as they are"])
     }
 }
+
+@Suite("Relabels an admin rule asked for stay in the rule's directory")
+struct ConfinementTests {
+    @Test("a source inside the directory is relabeled; one whose symlink now leads out is refused and left untouched")
+    func symlinkOutOfRuleDirectoryRefused() throws {
+        let scratch = Scratch()
+        let rules = scratch.dir("volumes")
+        let inside = scratch.dir("volumes/db")
+        scratch.file("volumes/db/f")
+        let outside = scratch.dir("elsewhere")
+        scratch.file("elsewhere/g")
+        let link = scratch.symlink("volumes/swapped", to: outside)
+
+        _ = try Relabeler().relabel(inside, to: labelA, within: rules)
+        #expect(label(inside + "/f") == labelA)
+
+        let before = label(outside + "/g")
+        #expect {
+            _ = try Relabeler().relabel(link, to: labelA, within: rules)
+        } throws: { error in
+            (error as? RelabelError)?.description.contains("is outside \(rules)") ?? false
+        }
+        #expect(label(outside + "/g") == before)
+        #expect(label(outside) != labelA)
+    }
+
+    @Test("the directory itself is inside its own rule")
+    func ruleDirectoryItself() throws {
+        let scratch = Scratch()
+        let rules = scratch.dir("volumes")
+        _ = try Relabeler().relabel(rules, to: labelA, within: rules)
+        #expect(label(rules) == labelA)
+    }
+}
