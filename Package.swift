@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON",
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
         ]),
         // Runs the built binary (and real runc/podman/containerd when present).
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),

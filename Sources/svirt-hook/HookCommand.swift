@@ -97,7 +97,9 @@ enum HookCommand {
                 return StoreAllocator(store: try openStore(stateDirectory),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
-            relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler(full: options.fullRelabel) },
+            relabeler: { () throws(HookError) -> any MountRelabeler in
+                TreeRelabeler(full: options.fullRelabel, progress: TreeRelabeler.ProgressLog { log.log(.info, $0) })
+            },
             release: { () throws(HookError) -> (any ReservationRelease)? in
                 do throws(ReservationError) { return options.noReserve ? nil : StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false)) } catch where error.kind == .notFound { return nil } catch { throw HookError(.reservation, error.description) }
             },
