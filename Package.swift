@@ -38,7 +38,7 @@ let package = Package(
             "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
         ]),
         .executableTarget(name: "svirt-hook", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem",
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
         ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
