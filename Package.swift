@@ -38,7 +38,7 @@ let package = Package(
             "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
         ]),
         .executableTarget(name: "svirt-hook", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem",
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
         ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON",
+            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
         ]),
         // Runs the built binary (and real runc/podman/containerd when present).
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),

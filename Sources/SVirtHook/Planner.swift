@@ -347,7 +347,7 @@ struct LabelDraft: Sendable {
         return context
     }
 
-    private static func generated(
+    static func generated(
         user: String, role: String, type: String, range: String?, policy: Policy, what: String, typeSource: String
     ) throws(HookError) -> String {
         guard let context = SecurityContext(user: user, role: role, type: type, range: range) else {

@@ -79,6 +79,9 @@ public struct Relabeler: Sendable {
     /// its label read (and written), before its entries: another process
     /// acts at that moment.
     var afterDirectoryLabel: (@Sendable (String) -> Void)?
+    /// Told the walk's counts while it runs (a progress line); nil: no
+    /// counting beyond the report.
+    public var observer: RelabelObserver?
 
     /// `threads`: walker threads, 0 = two per online CPU (at most 8), as
     /// go-selinux's pwalkdir: with a cold cache threads wait on inode reads.
@@ -110,6 +113,7 @@ public struct Relabeler: Sendable {
         let tree = try OpenTree(source, forcedMethod: forcedMethod,
                                 threads: threads > 0 ? threads : Relabeler.defaultThreads())
         defer { close(tree.fd) }
+        let progress = observer.map { ProgressTracker($0, total: Relabeler.knownEntryCount(source, open: tree.fd)) }
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
         let treeLock = tree.keepsLocalTimes ? try locking(tree.path) { () throws(TreeLock.Timeout) in
@@ -122,7 +126,8 @@ public struct Relabeler: Sendable {
         if treeLock != nil {
             let start = Relabeler.now()
             let trust = readTrust(tree, fileLabel, now: start, keepsStamps: true)
-            if trust.since != nil, let report = try pass(tree, fileLabel, trust, start: start, locks: .tree) {
+            if trust.since != nil,
+               let report = try pass(tree, fileLabel, trust, start: start, locks: .tree, progress: progress) {
                 return report
             }
         }
@@ -134,7 +139,7 @@ public struct Relabeler: Sendable {
         let locks: PassLocks = writeLock != nil ? .treeAndWrites : .none
         let start = Relabeler.now()
         let trust = readTrust(tree, fileLabel, now: start, keepsStamps: locks == .treeAndWrites)
-        guard let report = try pass(tree, fileLabel, trust, start: start, locks: locks) else {
+        guard let report = try pass(tree, fileLabel, trust, start: start, locks: locks, progress: progress) else {
             preconditionFailure("only a walk without the write lock starts over")
         }
         return report
@@ -154,7 +159,7 @@ public struct Relabeler: Sendable {
     /// One walk: the root, everything below it, then the stamp. nil when
     /// it stopped at its first write to start over (`locks` .tree).
     private func pass(_ tree: OpenTree, _ label: FileLabel, _ trust: Trust, start: TreeStamp.Timestamp,
-                      locks: PassLocks) throws(RelabelError) -> RelabelReport? {
+                      locks: PassLocks, progress: ProgressTracker?) throws(RelabelError) -> RelabelReport? {
         // A descriptor of its own per pass: a dup would share the
         // directory offset that the previous pass read to the end.
         let fd = openat(tree.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -164,7 +169,7 @@ public struct Relabeler: Sendable {
                         mayWriteBlind: !alwaysReadFirst && !trust.rootLabeled && tree.cheapRewrite,
                         method: tree.method, rootMount: tree.mount, calls: calls, trust: trust,
                         startsOverToWrite: locks == .tree, ancestors: tree.ancestors,
-                        afterDirectoryLabel: afterDirectoryLabel)
+                        afterDirectoryLabel: afterDirectoryLabel, progress: progress)
         // The root first: a walk of a tree inside a stamped one shows on
         // its root's label even to relabelers that keep no stamps.
         var report = RelabelReport(visited: 1)
@@ -174,6 +179,7 @@ public struct Relabeler: Sendable {
         case .stop(let e): report.warnings.append(Walk.warning(e, tree.path)); return report
         case .failure(let error): throw walk.failure ?? error
         }
+        progress?.add(visited: 1, changed: report.changed, unread: 0)
         report += try walk.run()
         if walk.mustStartOver { return nil }
         if !walk.stoppedWithWarning {
@@ -266,6 +272,20 @@ public struct Relabeler: Sendable {
                   let stamp = TreeStamp.decode(bytes) else { return false }
             return stamp.trusted(for: fileLabel, now: Relabeler.now())
         }
+    }
+
+    /// The entries of a tree that is a whole file system (mounted from its
+    /// root, at the tree's path): its used inodes. For any other tree the
+    /// file system's count includes what lies outside, and nothing short
+    /// of a walk tells how much, so there is no total (and no estimate of
+    /// the time left) rather than a wrong one. Hard links make it an
+    /// undercount (one inode, several names): a reader must not trust it
+    /// once the walk is past it.
+    static func knownEntryCount(_ source: ResolvedSource, open fd: Int32) -> Int? {
+        guard let mountID = source.mount.mountID,
+              let own = source.mounts.first(where: { $0.id == mountID }),
+              own.root == "/", own.mountPoint == source.path else { return nil }
+        return Linux.usedInodes(fd)
     }
 
     static func defaultThreads() -> Int {

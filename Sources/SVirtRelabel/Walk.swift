@@ -80,6 +80,8 @@ final class Walk: @unchecked Sendable {
     private let ancestors: [String]
     /// See Relabeler.afterDirectoryLabel.
     let afterDirectoryLabel: (@Sendable (String) -> Void)?
+    /// Where workers add their counts as they go (Relabeler.observer).
+    let progress: ProgressTracker?
     let stopped = Atomic<Bool>(false)
     /// Threads waiting for work, and whether another may still be started:
     /// a reader hands batches of entries off only when someone can take them.
@@ -102,7 +104,8 @@ final class Walk: @unchecked Sendable {
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
          trust: Trust = .none, startsOverToWrite: Bool = false, ancestors: [String] = [],
-         afterDirectoryLabel: (@Sendable (String) -> Void)? = nil) {
+         afterDirectoryLabel: (@Sendable (String) -> Void)? = nil, progress: ProgressTracker? = nil) {
+        self.progress = progress
         self.mayWriteBlind = mayWriteBlind
         self.trust = trust
         self.startsOverToWrite = startsOverToWrite
@@ -162,6 +165,7 @@ final class Walk: @unchecked Sendable {
             }
             finish()
         }
+        worker.flushProgress()
         lock()
         visited += worker.visited
         changed += worker.changed

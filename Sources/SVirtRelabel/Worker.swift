@@ -12,6 +12,10 @@ struct Worker {
     var changed = 0
     /// Entries of unchanged directories, trusted without reading (TreeStamp).
     var unread = 0
+    /// Entries counted since the last flushProgress, and the counts then.
+    private var sinceFlush = 0
+    private let flushEvery: Int
+    private var flushed = (visited: 0, changed: 0, unread: 0)
     private let dents: UnsafeMutableRawBufferPointer
     private let writer: LabelWriter
     /// "/proc/self/fd/N/name" for kernels without the *xattrat calls.
@@ -21,6 +25,7 @@ struct Worker {
 
     init(walk: Walk) {
         self.walk = walk
+        flushEvery = walk.progress?.observer.batch ?? Int.max
         dents = .allocate(byteCount: 64 * 1024, alignment: 8)
         let value = UnsafeMutableRawBufferPointer.allocate(byteCount: LabelWriter.valueSize(for: walk.label), alignment: 8)
         writer = LabelWriter(label: walk.label, value: value)
@@ -165,6 +170,7 @@ struct Worker {
                 record(labelEntry(dir, name, &policy), dir, name)
             } else {
                 unread += 1
+                tick()
             }
         }
     }
@@ -176,15 +182,33 @@ struct Worker {
 
     // MARK: labels
 
+    /// The whole per-entry cost of progress reports: without an observer
+    /// `flushEvery` is Int.max and the branch is never taken.
+    @inline(__always) private mutating func tick() {
+        sinceFlush &+= 1
+        if sinceFlush >= flushEvery { flushProgress() }
+    }
+
+    /// Adds what this worker counted since the last flush to the walk's
+    /// progress, which reports it if its interval is over.
+    mutating func flushProgress() {
+        sinceFlush = 0
+        guard let progress = walk.progress else { return }
+        progress.add(visited: visited - flushed.visited, changed: changed - flushed.changed,
+                     unread: unread - flushed.unread)
+        flushed = (visited, changed, unread)
+    }
+
     private mutating func record(_ outcome: EntryOutcome, _ dir: DirHandle, _ name: UnsafePointer<CChar>) {
         switch outcome {
-        case .unchanged: visited += 1
-        case .changed: visited += 1; changed += 1
+        case .unchanged: visited += 1; tick()
+        case .changed: visited += 1; changed += 1; tick()
         default: record(outcome, dir.path + "/" + String(cString: name))
         }
     }
 
     private mutating func record(_ outcome: EntryOutcome, _ path: String) {
+        defer { tick() }
         switch outcome {
         case .unchanged: visited += 1
         case .changed: visited += 1; changed += 1

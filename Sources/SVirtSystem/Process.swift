@@ -18,4 +18,18 @@ public enum ProcessInfo {
         let text = line.hasSuffix("\n") ? line : line + "\n"
         try? FileDescriptor.standardError.writeAll(Array(text.utf8))
     }
+
+    /// isatty(3): whether output there is seen by a person, who can be
+    /// shown a line redrawn in place.
+    public static func isTerminal(_ fd: FileDescriptor) -> Bool {
+        isatty(fd.rawValue) == 1
+    }
+
+    /// Seconds on CLOCK_MONOTONIC, for durations: a clock set back must
+    /// not make one negative.
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
 }

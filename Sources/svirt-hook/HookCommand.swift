@@ -52,6 +52,7 @@ enum HookCommand {
         commands (each has --help):
           list, release, gc, reserve  the reservation store by hand
           doctor                      check this host: one ok/warn/fail line per check
+          relabel                     label a volume ahead of time, with progress
           runtime                     the runtime wrapper (also as svirt-runc)
 
         annotations:
@@ -105,7 +106,9 @@ enum HookCommand {
                 return StoreAllocator(store: try openStore(stateDirectory),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
-            relabeler: { () throws(HookError) -> any MountRelabeler in TreeRelabeler(full: options.fullRelabel) },
+            relabeler: { () throws(HookError) -> any MountRelabeler in
+                TreeRelabeler(full: options.fullRelabel, progress: TreeRelabeler.ProgressLog { log.log(.info, $0) })
+            },
             release: { () throws(HookError) -> (any ReservationRelease)? in
                 do throws(ReservationError) { return options.noReserve ? nil : StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false)) } catch where error.kind == .notFound { return nil } catch { throw HookError(.reservation, error.description) }
             },

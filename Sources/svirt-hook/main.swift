@@ -23,6 +23,8 @@ if invokedAs == "svirt-runc" {
         status = DoctorCommand.run(Array(arguments.dropFirst()))
     case "runtime":
         status = RuntimeCommand.run(Array(arguments.dropFirst()))
+    case "relabel":
+        status = RelabelCommand.run(Array(arguments.dropFirst()))
     default:
         status = HookCommand.run(arguments)
     }

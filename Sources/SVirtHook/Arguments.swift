@@ -1,18 +1,19 @@
-/// A small command-line scanner shared by the modes: `--name value`,
+/// A small command-line scanner shared by the modes (here rather than in
+/// the executable so that their parsing can be unit tested): `--name value`,
 /// `--name=value`, boolean `--name`, and positional words. Hand-written
 /// rather than swift-argument-parser to keep start-up free of Foundation.
-struct Arguments {
-    struct UsageError: Error, CustomStringConvertible {
-        let description: String
+public struct Arguments: Sendable {
+    public struct UsageError: Error, Equatable, CustomStringConvertible {
+        public let description: String
     }
 
-    private(set) var positional: [String] = []
+    public private(set) var positional: [String] = []
     private var values: [String: [String]] = [:]
     private var flags: Set<String> = []
 
     /// `valued` names options that take a value, `booleans` those that do not.
     /// Anything else starting with `-` is a usage error naming it.
-    init(_ words: [String], valued: Set<String>, booleans: Set<String>) throws(UsageError) {
+    public init(_ words: [String], valued: Set<String>, booleans: Set<String>) throws(UsageError) {
         var i = 0
         var onlyPositional = false
         while i < words.count {
@@ -53,8 +54,8 @@ struct Arguments {
 
     /// The last value given: a later flag overrides an earlier one (the
     /// registration's, then SVIRT_HOOK_FLAGS', then the command line's).
-    func value(_ name: String) -> String? { values[name]?.last }
+    public func value(_ name: String) -> String? { values[name]?.last }
     /// Every value, in order, for options that add up.
-    func all(_ name: String) -> [String] { values[name] ?? [] }
-    func has(_ name: String) -> Bool { flags.contains(name) }
+    public func all(_ name: String) -> [String] { values[name] ?? [] }
+    public func has(_ name: String) -> Bool { flags.contains(name) }
 }
