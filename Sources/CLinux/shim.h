@@ -33,6 +33,15 @@ static inline long svirt_fs_type(const char *path) {
     return (long)fs.f_type;
 }
 
+// fstatfs(2)'s used inodes (f_files - f_ffree), or -1: on error, or when
+// the file system keeps no inode count (f_files 0: btrfs, some FUSE).
+static inline long long svirt_fd_used_inodes(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0 || fs.f_files == 0 || fs.f_ffree > fs.f_files) return -1;
+    unsigned long long used = (unsigned long long)(fs.f_files - fs.f_ffree);
+    return used > (unsigned long long)__LONG_LONG_MAX__ ? -1 : (long long)used;
+}
+
 // syscall(2) is variadic, which Swift cannot call; this fixed form passes
 // six integer arguments the way the C compiler would.
 static inline long svirt_syscall6(long number, long a, long b, long c, long d, long e, long f) {

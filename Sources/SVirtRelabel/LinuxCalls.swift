@@ -129,16 +129,12 @@ enum Linux {
         }
     }
 
-    /// fstatfs(2)'s f_files - f_ffree (struct statfs on 64-bit: five longs,
-    /// then f_files and f_ffree), nil on error or when the file system
-    /// keeps no inode count (f_files 0: btrfs, some FUSE).
+    /// The file system's used inodes, nil on error or when it keeps no
+    /// inode count (struct statfs is read in C: its layout is the
+    /// header's, not a hand-counted offset).
     static func usedInodes(_ fd: Int32) -> Int? {
-        withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { raw in
-            guard RawSyscall.call(SyscallNumber.fstatfs, Int(fd), Int(bitPattern: raw.baseAddress)) == 0 else { return nil }
-            let files = raw.load(fromByteOffset: 40, as: UInt64.self), free = raw.load(fromByteOffset: 48, as: UInt64.self)
-            guard files > 0, free <= files, files - free <= UInt64(Int.max) else { return nil }
-            return Int(files - free)
-        }
+        let used = svirt_fd_used_inodes(fd)
+        return used < 0 ? nil : Int(used)
     }
 
     /// getdents64(2) into `buffer`; bytes read, 0 at the end, -1 on error.
