@@ -49,8 +49,8 @@ public struct HookEnvironment {
     public var readFile: (String) throws(HookError) -> [UInt8]
     /// Base for relative paths in a piped config.
     public var currentDirectory: String?
-    /// realpath(3), for the admin's relabel rules (nil: unresolvable).
-    public var realPath: (String) -> String?
+    /// See PathFacts.
+    public var paths: PathFacts
 
     public init(
         selinuxEnabled: Bool,
@@ -60,7 +60,7 @@ public struct HookEnvironment {
         release: @escaping () throws(HookError) -> (any ReservationRelease)?,
         readFile: @escaping (String) throws(HookError) -> [UInt8],
         currentDirectory: String?,
-        realPath: @escaping (String) -> String? = { _ in nil }
+        paths: PathFacts = .none
     ) {
         self.selinuxEnabled = selinuxEnabled
         self.loadPolicy = loadPolicy
@@ -69,7 +69,7 @@ public struct HookEnvironment {
         self.release = release
         self.readFile = readFile
         self.currentDirectory = currentDirectory
-        self.realPath = realPath
+        self.paths = paths
     }
 }
 
@@ -129,7 +129,7 @@ public enum HookRun {
                                         baseDirectory: options.bundle ?? env.currentDirectory,
                                         privilegedType: options.privilegedType, sourceRules: options.sourceRules)
             let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(),
-                                         resolve: env.realPath)
+                                         paths: env.paths)
             let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
             var result = HookResult(notices: warnings)
             // Only what the plan changed differs from the input, down to
@@ -177,7 +177,7 @@ public enum HookRun {
         var result = HookResult()
         switch stage {
         case .poststop:
-            guard let key = try ContainerKey.derive(from: config, base: bundle) else { return result }
+            guard let key = try ContainerKey.derive(from: config, base: bundle, paths: env.paths) else { return result }
             guard let releaser = try env.release() else { return result }
             do {
                 if let done = try releaser.containerStopped(key) { result.notices.append(done) }
@@ -191,7 +191,7 @@ public enum HookRun {
             return result
         case .prestart, .createRuntime, .createContainer, .startContainer:
             let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(), mode: .inspect,
-                                         resolve: env.realPath)
+                                         paths: env.paths)
             let plan = try Apply.complete(draft, allocator: env.allocator)
             if plan.disabled {
                 result.notices = plan.notices

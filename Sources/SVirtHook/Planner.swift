@@ -14,16 +14,16 @@ public enum Planner {
         case inspect
     }
 
-    /// `resolve` is realpath(3) for the admin's relabel rules, which are
-    /// judged on where a source really is (nil: unresolvable). It is the
-    /// only fact read from the file system, and only when there are rules.
+    /// `paths` answers what the plan must know of the file system: where
+    /// a relabel rule's source really is, what outlives a containerd task's
+    /// root (PathFacts). Asked only when there are rules or such a task.
     public static func plan(config input: OCIConfig, settings: HookSettings, policy: Policy,
-                            mode: Mode = .label, resolve: (String) -> String? = { _ in nil }) throws(HookError) -> Draft {
+                            mode: Mode = .label, paths: PathFacts = .none) throws(HookError) -> Draft {
         var config = input
         let request = try Request(annotations: oci { () throws(OCIError) in try config.annotations() })
         let mounts = try oci { () throws(OCIError) in try config.mounts() }
         var relabels = try relabelRequests(mounts, request: request, settings: settings)
-        let ruled = ruleMatches(mounts, requested: relabels, settings: settings, resolve: resolve)
+        let ruled = ruleMatches(mounts, requested: relabels, settings: settings, resolve: paths.realPath)
         for (index, match) in ruled { relabels[index] = match.mode }
         var changed = false
         if mode == .label {
@@ -57,7 +57,7 @@ public enum Planner {
                 options.type = type
             }
         }
-        let key = try ContainerKey.derive(from: config, base: settings.baseDirectory)
+        let key = try ContainerKey.derive(from: config, base: settings.baseDirectory, paths: paths)
         let labels = try LabelDraft(process: processLabel, mount: mountLabel, options: options,
                                     policy: policy, key: key, mode: mode)
         let rootMode = relabels.removeValue(forKey: nil) ?? nil
@@ -366,12 +366,15 @@ extension ContainerKey {
     /// CRI-O); every container of the pod shares the sandbox's level.
     public static let sandboxAnnotations = ["io.kubernetes.cri.sandbox-id", "io.kubernetes.cri-o.SandboxID"]
 
-    /// Pod sandbox id first (pods share a level), then the absolute root
-    /// path (stable per container under podman, and the same in precreate
-    /// and at runtime stages). nil when neither is known.
-    public static func derive(sandboxID: String?, rootPath: String?) -> ContainerKey? {
+    /// Pod sandbox id first (pods share a level), then a containerd
+    /// container (its root lives with the task, the container longer), then
+    /// the absolute root path (stable per container under podman and
+    /// Docker, and the same in precreate and at runtime stages). nil when
+    /// none is known.
+    public static func derive(sandboxID: String?, rootPath: String?, task: ContainerdTask? = nil) -> ContainerKey? {
         let alive = rootPath.map(livenessPath)
         if let sandboxID { return ContainerKey(key: "sandbox:\(sandboxID)", rootPath: alive) }
+        if let task { return ContainerKey(key: "containerd:\(task.namespace)/\(task.id)", rootPath: task.snapshot) }
         if let rootPath { return ContainerKey(key: "root:\(rootPath)", rootPath: alive) }
         return nil
     }
@@ -390,14 +393,54 @@ extension ContainerKey {
     /// The key of a config, the same in precreate and at every runtime
     /// stage: relative root paths are taken against `base` (the bundle),
     /// and an empty sandbox id annotation counts as none.
-    static func derive(from config: OCIConfig, base: String?) throws(HookError) -> ContainerKey? {
-        let rootPath = try oci { () throws(OCIError) in try config.rootPath() }
+    static func derive(from config: OCIConfig, base: String?, paths: PathFacts = .none) throws(HookError) -> ContainerKey? {
+        let rootPath = try oci { () throws(OCIError) in try config.rootPath() }.flatMap { Paths.absolute($0, base: base) }
         var sandbox: String?
         for name in sandboxAnnotations where sandbox == nil {
             if let id = try oci({ () throws(OCIError) in try config.annotation(name) }), !id.isEmpty { sandbox = id }
         }
-        var key = derive(sandboxID: sandbox, rootPath: rootPath.flatMap { Paths.absolute($0, base: base) })
+        let task = sandbox == nil ? ContainerdTask(bundle: base, rootPath: rootPath, paths: paths) : nil
+        var key = derive(sandboxID: sandbox, rootPath: rootPath, task: task)
         key?.holder = ContainerHolder.describe(config, sandboxID: sandbox, bundle: base)
         return key
+    }
+}
+
+/// A container run by containerd outside Kubernetes (ctr, nerdctl): the
+/// shim runs the runtime in `STATE/io.containerd.runtime.v2.task/NS/ID`
+/// with the root mounted at `rootfs` inside it. That directory goes with
+/// the task (`ctr task delete`) while the container, and the snapshot
+/// holding its files, stays until `ctr container delete`: a level keyed on
+/// the root path would be freed by gc and the next task would get another,
+/// leaving its Z volume unreadable. So the key is the namespace and id,
+/// and liveness is the snapshot.
+public struct ContainerdTask: Equatable, Sendable {
+    public var namespace: String
+    public var id: String
+    /// What outlives the task: the root mount's persistent source.
+    public var snapshot: String
+
+    /// nil unless `bundle` is a containerd task directory, the root is
+    /// inside it, and what is mounted there has a persistent source (an
+    /// unmounted root, e.g. at poststop, falls back to the root path key).
+    /// Docker runs in namespace `moby` with its root under /var/lib/docker,
+    /// which already lives as long as the container: not a task root.
+    init?(bundle: String?, rootPath: String?, paths: PathFacts) {
+        guard let bundle, let rootPath, Paths.isInside(rootPath, bundle), rootPath != bundle,
+              let (namespace, id) = Self.identify(bundle: bundle),
+              let snapshot = paths.persistentSource(rootPath) else { return nil }
+        self.namespace = namespace
+        self.id = id
+        self.snapshot = snapshot
+    }
+
+    /// `.../io.containerd.runtime.v2.task/NS/ID` (the v1 `linux` runtime's
+    /// `.../io.containerd.runtime.v1.linux/NS/ID` too).
+    static func identify(bundle: String) -> (namespace: String, id: String)? {
+        let parts = bundle.split(separator: "/").map(String.init)
+        guard parts.count >= 3 else { return nil }
+        let runtime = parts[parts.count - 3]
+        guard runtime == "io.containerd.runtime.v2.task" || runtime == "io.containerd.runtime.v1.linux" else { return nil }
+        return (parts[parts.count - 2], parts[parts.count - 1])
     }
 }

@@ -26,19 +26,26 @@ public struct MountEntry: Sendable, Equatable {
     /// The directory of the file system mounted here ("/" unless a bind mount).
     public let root: String
     public let mountPoint: String
+    /// After the " - " separator: the type ("overlay", "ext4") and the
+    /// super block options ("rw,lowerdir=...,upperdir=...").
+    public let fileSystemType: String
+    public let superOptions: String
 
-    public init(id: UInt64, parent: UInt64, device: String = "", root: String = "/", mountPoint: String) {
+    public init(id: UInt64, parent: UInt64, device: String = "", root: String = "/", mountPoint: String,
+                fileSystemType: String = "", superOptions: String = "") {
         self.id = id
         self.parent = parent
         self.device = device
         self.root = root
         self.mountPoint = mountPoint
+        self.fileSystemType = fileSystemType
+        self.superOptions = superOptions
     }
 }
 
 public enum MountTable {
     /// /proc/self/mountinfo's bytes, nil if unreadable.
-    static func readOwn() -> [UInt8]? {
+    public static func readOwn() -> [UInt8]? {
         try? Files.read("/proc/self/mountinfo", limit: 64 << 20)
     }
 
@@ -50,8 +57,19 @@ public enum MountTable {
             guard fields.count >= 5,
                   let id = UInt64(String(decoding: fields[0], as: UTF8.self)),
                   let parent = UInt64(String(decoding: fields[1], as: UTF8.self)) else { continue }
+            // Optional fields end at a lone "-"; type, source and super
+            // options follow it.
+            var type = "", superOptions = ""
+            if fields.count == 6 {
+                let rest = fields[5].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+                if let dash = rest.firstIndex(where: { $0.elementsEqual("-".utf8) }), dash + 1 < rest.count {
+                    type = unescape(Array(rest[dash + 1]))
+                    if dash + 3 < rest.count { superOptions = unescape(Array(rest[dash + 3])) }
+                }
+            }
             entries.append(MountEntry(id: id, parent: parent, device: String(decoding: fields[2], as: UTF8.self),
-                                      root: unescape(Array(fields[3])), mountPoint: unescape(Array(fields[4]))))
+                                      root: unescape(Array(fields[3])), mountPoint: unescape(Array(fields[4])),
+                                      fileSystemType: type, superOptions: superOptions))
         }
         return entries
     }
@@ -182,5 +200,32 @@ struct FileSystemPlace: Sendable, Equatable {
             result.append("/" + parts.joined(separator: "/"))
         }
         return result.reversed()
+    }
+}
+
+extension MountTable {
+    /// What outlives the mount at `mountPoint` (the last one there: the one
+    /// that is seen): an overlay's upper directory, or for containerd's
+    /// snapshotters the snapshot directory holding it (`.../snapshots/N`
+    /// with the files in `fs`); a bind mount's source directory, found
+    /// where its file system is mounted whole. nil for anything else.
+    public static func persistentSource(of mountPoint: String, in mounts: [MountEntry]) -> String? {
+        guard let entry = mounts.last(where: { $0.mountPoint.utf8.elementsEqual(mountPoint.utf8) }) else { return nil }
+        if entry.fileSystemType == "overlay" {
+            // Options are comma-separated; overlayfs escapes commas in paths
+            // with a backslash, which no snapshot path contains.
+            guard let upper = entry.superOptions.split(separator: ",").first(where: { $0.hasPrefix("upperdir=") }) else { return nil }
+            return snapshotDirectory(String(upper.dropFirst("upperdir=".count)))
+        }
+        guard entry.root != "/",
+              let whole = mounts.last(where: { $0.device == entry.device && $0.root == "/" && $0.id != entry.id }) else { return nil }
+        let source = whole.mountPoint == "/" ? entry.root : whole.mountPoint + entry.root
+        return snapshotDirectory(source)
+    }
+
+    /// containerd's snapshotters keep a snapshot's files in `N/fs` (overlay)
+    /// or `N` itself (native): the snapshot is `N` either way.
+    private static func snapshotDirectory(_ path: String) -> String {
+        path.hasSuffix("/fs") ? String(path.dropLast(3)) : path
     }
 }

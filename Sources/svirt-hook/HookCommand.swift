@@ -6,6 +6,7 @@ import Musl
 import SVirtAllocation
 import SVirtHook
 import SVirtOCI
+import SVirtRelabel
 import SVirtSELinux
 import SVirtSystem
 
@@ -114,7 +115,8 @@ enum HookCommand {
             },
             readFile: readFile,
             currentDirectory: currentDirectory(),
-            realPath: { try? Files.realPath($0) })
+            paths: PathFacts(realPath: { try? Files.realPath($0) },
+                             persistentSource: { MountTable.persistentSource(of: $0, in: MountTable.parse(MountTable.readOwn() ?? [])) }))
 
         do throws(HookError) {
             var input: [UInt8]?

@@ -88,7 +88,7 @@ final class ContainerdWrapperTests {
     }
 
     deinit {
-        for id in ["c-run", "c-detached", "c-broken"] {
+        for id in ["c-run", "c-detached", "c-broken", "c-keep"] {
             _ = try? ctrRun(["task", "kill", "-s", "KILL", id])
             _ = try? ctrRun(["task", "delete", "--force", id])
             _ = try? ctrRun(["container", "delete", id])
@@ -158,6 +158,48 @@ final class ContainerdWrapperTests {
         #expect(try ctrRun(["task", "delete", "c-detached"]).status == 0)
         #expect(try ctrRun(["container", "delete", "c-detached"]).status == 0)
         #expect(calls().contains { $0.hasSuffix(" delete c-detached") })
+    }
+
+    @Test("a container keeps its level across tasks: task delete, then gc, then a new task gets the same level; container delete then frees it")
+    func levelKeptAcrossTasks() throws {
+        let state = dir.file("svirt-state")
+        let started = try ctrRun(["run", "-d", "--snapshotter", "native", "--runc-binary", dir.file("svirt-runc"),
+                                  "localhost/svirt-bb:latest", "c-keep", "sleep", "300"])
+        #expect(started.status == 0, "\(started.stderr)")
+        let first = try #require(expectLabeled(try jsonObject(file: dir.file("received-c-keep.json"))))
+        let listed = try hook(["list", "--json", "--state-dir", state])
+        let rows = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [[String: Any]])
+        let row = try #require(rows.first { $0["key"] as? String == "containerd:\(namespace)/c-keep" }, "\(rows)")
+        let snapshot = try #require((row["roots"] as? [String])?.first)
+        #expect(snapshot.hasPrefix(dir.file("root/io.containerd.snapshotter.v1.native/snapshots/")), "\(snapshot)")
+
+        try stopTask("c-keep")
+        #expect(try ctrRun(["task", "delete", "c-keep"]).status == 0)
+        let gc = try hook(["gc", "--state-dir", state])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(!gc.stdoutText.contains("c-keep"), "gc freed a container that still exists: \(gc.stdoutText)")
+
+        try FileManager.default.removeItem(atPath: dir.file("received-c-keep.json"))
+        let restarted = try ctrRun(["task", "start", "-d", "c-keep"])
+        #expect(restarted.status == 0, "\(restarted.stderr)")
+        let second = expectLabeled(try jsonObject(file: dir.file("received-c-keep.json")))
+        #expect(second == first, "a new task of the same container got another level")
+
+        try stopTask("c-keep")
+        #expect(try ctrRun(["task", "delete", "c-keep"]).status == 0)
+        #expect(try ctrRun(["container", "delete", "c-keep"]).status == 0)
+        let freed = try hook(["gc", "--state-dir", state])
+        #expect(freed.stdoutText.contains("containerd:\(namespace)/c-keep"), "\(freed.stdoutText)")
+    }
+
+    private func stopTask(_ id: String) throws {
+        #expect(try ctrRun(["task", "kill", "-s", "KILL", id]).status == 0)
+        var stopped = false
+        for _ in 0..<50 where !stopped {
+            stopped = try ctrRun(["task", "ls"]).stdoutText.split(separator: "\n").contains { $0.hasPrefix(id) && $0.contains("STOPPED") }
+            if !stopped { usleep(100_000) }
+        }
+        #expect(stopped, "task \(id) did not stop within 5 s")
     }
 
     @Test("a labeling failure fails ctr run with the wrapper's reason, and the runtime never creates it")

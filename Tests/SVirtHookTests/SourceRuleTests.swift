@@ -20,7 +20,7 @@ private let links: [String: String] = [
 private func draft(_ mounts: String, rules: [SourceRule], annotations: String = "{}") throws -> Plan {
     let text = #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"annotations":\#(annotations),"mounts":\#(mounts)}"#
     let settings = HookSettings(baseDirectory: "/bundle", sourceRules: rules)
-    let d = try Planner.plan(config: config(text), settings: settings, policy: testPolicy, resolve: { links[$0] })
+    let d = try Planner.plan(config: config(text), settings: settings, policy: testPolicy, paths: PathFacts(realPath: { links[$0] }))
     return try Apply.complete(d, allocator: { RecordingAllocator() })
 }
 
@@ -94,7 +94,7 @@ struct SourceRuleTests {
         let text = #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"mounts":[\#(bind("/db", "/srv/volumes/db"))]}"#
         var asked = 0
         _ = try Planner.plan(config: config(text), settings: HookSettings(baseDirectory: "/b"), policy: testPolicy,
-                             resolve: { asked += 1; return $0 })
+                             paths: PathFacts(realPath: { asked += 1; return $0 }))
         #expect(asked == 0)
     }
 
@@ -103,7 +103,7 @@ struct SourceRuleTests {
         let relabeler = RecordingRelabeler()
         let text = #"{"ociVersion":"1","process":{},"root":{"path":"/r"},"mounts":[\#(bind("/db", "/srv/volumes/db")),\#(bind("/o", "/other", ["rbind", "Z"]))]}"#
         let d = try Planner.plan(config: config(text), settings: HookSettings(baseDirectory: "/b", sourceRules: [Zrule]),
-                                 policy: testPolicy, resolve: { links[$0] })
+                                 policy: testPolicy, paths: PathFacts(realPath: { links[$0] }))
         _ = try Apply.run(d, allocator: { RecordingAllocator() }, relabeler: { () throws(HookError) -> any MountRelabeler in relabeler })
         #expect(relabeler.calls.map(\.source) == ["/srv/volumes/db", "/other"])
         #expect(relabeler.confinements == ["/srv/volumes", nil])

@@ -208,3 +208,40 @@ struct MountFallbackTests {
         #expect(label("/usr/share") == before)
     }
 }
+
+@Suite("MountTable: what outlives a mount")
+struct PersistentSourceTests {
+    static let mountinfo = """
+        22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+        30 22 0:40 / /run rw shared:5 - tmpfs tmpfs rw,mode=755
+        101 30 0:77 / /run/containerd/io.containerd.runtime.v2.task/default/redis1/rootfs rw,relatime - overlay overlay rw,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/3/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/7/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/7/work
+        102 30 8:1 /var/lib/containerd/io.containerd.snapshotter.v1.native/snapshots/9 /run/containerd/io.containerd.runtime.v2.task/default/web/rootfs rw,relatime - ext4 /dev/sda1 rw
+        103 22 8:1 /srv/with\\040space /mnt/x rw - ext4 /dev/sda1 rw
+        104 30 0:40 /sub /run/y rw - tmpfs tmpfs rw
+        """
+
+    @Test("mountinfo's type and super options are read past the optional fields")
+    func typeAndOptions() {
+        let mounts = MountTable.parse(Array(Self.mountinfo.utf8))
+        #expect(mounts.map(\.fileSystemType) == ["ext4", "tmpfs", "overlay", "ext4", "ext4", "tmpfs"])
+        #expect(mounts[2].superOptions.contains("upperdir=/var/lib/containerd/"))
+    }
+
+    @Test("an overlay root: the snapshot holding its upper directory; a native snapshot: the bind mount's source")
+    func containerdSnapshots() {
+        let mounts = MountTable.parse(Array(Self.mountinfo.utf8))
+        #expect(MountTable.persistentSource(of: "/run/containerd/io.containerd.runtime.v2.task/default/redis1/rootfs", in: mounts)
+                == "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/7")
+        #expect(MountTable.persistentSource(of: "/run/containerd/io.containerd.runtime.v2.task/default/web/rootfs", in: mounts)
+                == "/var/lib/containerd/io.containerd.snapshotter.v1.native/snapshots/9")
+        #expect(MountTable.persistentSource(of: "/mnt/x", in: mounts) == "/srv/with space")
+        #expect(MountTable.persistentSource(of: "/run/y", in: mounts) == "/run/sub")
+    }
+
+    @Test("nothing mounted there, or a whole file system mounted there: no source")
+    func nothingBehind() {
+        let mounts = MountTable.parse(Array(Self.mountinfo.utf8))
+        #expect(MountTable.persistentSource(of: "/run/containerd/io.containerd.runtime.v2.task/default/gone/rootfs", in: mounts) == nil)
+        #expect(MountTable.persistentSource(of: "/run", in: mounts) == nil)
+    }
+}
