@@ -46,7 +46,7 @@ BUILD_DEPS  := libselinux1-dev
 TEST_DEPS   := $(BUILD_DEPS) runc crun podman conmon uidmap slirp4netns \
                containernetworking-plugins golang-github-containers-common \
                containerd busybox-static attr jq mandoc python3 python3-jsonschema \
-               golang-github-opencontainers-specs-dev
+               golang-github-opencontainers-specs-dev docker.io
 
 # apt-get update and install only when something is missing.
 define apt_install
