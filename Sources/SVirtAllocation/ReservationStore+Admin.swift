@@ -34,6 +34,13 @@ public struct Reservation: Equatable, Sendable {
     /// Who holds it (a pod, a container id or hostname), when its record
     /// says.
     public var holder: String? = nil
+
+    /// Held by a key whose every recorded root is gone: the container was
+    /// removed and nothing ran at its end (Docker runs no poststop hook),
+    /// so the level waits for `gc`. Judged as gc judges (rootExists).
+    public var containerGone: Bool {
+        state == .held && !roots.isEmpty && !roots.contains(where: ReservationStore.rootExists)
+    }
 }
 
 /// What gc did, one line each for `svirt-hook gc`.

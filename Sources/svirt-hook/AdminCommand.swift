@@ -130,7 +130,7 @@ enum AdminCommand {
                 object["roots"] = .array(row.roots.map(JSONValue.string))
                 object["since"] = row.since.map { .number(String($0)) } ?? .null
                 object["age"] = row.since.map { .number(String(max(0, now - $0))) } ?? .null
-                object["state"] = .string(stateName(row.state))
+                object["state"] = .string(stateName(row))
                 if case .corrupt(let why) = row.state { object["error"] = .string(why) }
                 return .object(object)
             }))
@@ -143,7 +143,7 @@ enum AdminCommand {
                 row.key.map(printable) ?? "-",
                 row.holder.map(printable) ?? "-",
                 row.since.map { age(now - $0) } ?? "-",
-                stateName(row.state),
+                stateName(row),
                 corruptReason(row.state).map(printable)
                     ?? (row.roots.isEmpty ? "-" : row.roots.map(printable).joined(separator: ",")),
             ])
@@ -244,9 +244,10 @@ enum AdminCommand {
 
     // MARK: - Formatting
 
-    private static func stateName(_ state: Reservation.State) -> String {
-        switch state {
-        case .held: return "held"
+    /// `gone`: still held, but `gc` would free it (Reservation.containerGone).
+    private static func stateName(_ row: Reservation) -> String {
+        switch row.state {
+        case .held: return row.containerGone ? "gone" : "held"
         case .staleRecord: return "stale-record"
         case .orphanHolder: return "orphan"
         case .emptyLevel: return "empty-level"

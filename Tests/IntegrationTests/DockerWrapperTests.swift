@@ -186,12 +186,15 @@ final class DockerWrapperTests {
         #expect(logs == "from the host\n")
     }
 
-    @Test("docker rm, then gc, frees the level")
+    @Test("docker rm: list shows the level as gone (Docker runs no poststop), and gc frees it")
     func removeThenGCFrees() throws {
         let id = try start("svirt-rm")
         let level = try #require(expectLabeled(try received(id)))
         #expect(try hook(["list", "--state-dir", state]).stdoutText.contains(level), "level not held")
         #expect(try dockerRun(["rm", "-f", "svirt-rm"]).status == 0)
+        let listed = try hook(["list", "--json", "--state-dir", state])
+        let rows = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [[String: Any]])
+        #expect(rows.first { $0["level"] as? String == level }?["state"] as? String == "gone", "\(rows)")
         let gc = try hook(["gc", "--state-dir", state])
         #expect(gc.status == 0, "\(gc.stderr)")
         #expect(gc.stdoutText.contains("freed \(level)"), "\(gc.stdoutText)")

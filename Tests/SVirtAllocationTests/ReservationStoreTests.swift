@@ -464,3 +464,22 @@ struct ReservationHolderTests {
         #expect(rows["root:/a"]?.holder == "podman d8a27e1982fe")
     }
 }
+
+@Suite("ReservationStore: a removed container's level before gc")
+struct ContainerGoneTests {
+    @Test("held with every root gone reads as gone; a live root, or no root recorded, does not")
+    func goneWhenAllRootsGone() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let live = dir.path + "/live", removed = dir.path + "/removed"
+        for p in [live, removed] { try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true) }
+        _ = try store.reserve(key: "root:\(live)", rootPath: live, range: .full, inUse: [])
+        _ = try store.reserve(key: "root:\(removed)", rootPath: removed, range: .full, inUse: [])
+        _ = try store.reserve(key: "by-hand", rootPath: nil, range: .full, inUse: [])
+        try FileManager.default.removeItem(atPath: removed)
+        let rows = Dictionary(uniqueKeysWithValues: try store.list().map { ($0.key ?? "", $0) })
+        #expect(rows["root:\(removed)"]?.containerGone == true)
+        #expect(rows["root:\(live)"]?.containerGone == false)
+        #expect(rows["by-hand"]?.containerGone == false)
+    }
+}
