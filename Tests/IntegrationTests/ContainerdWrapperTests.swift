@@ -25,22 +25,7 @@ final class ContainerdWrapperTests {
         namespace = "svirt-it-\(getpid())"
         ctr = [Tool.path("ctr")!, "--address", d.file("sock"), "--namespace", namespace]
         try FileManager.default.createSymbolicLink(atPath: d.file("svirt-runc"), withDestinationPath: Paths.binary)
-        try d.write("recorder", """
-        #!/bin/sh
-        echo "$*" >> \(d.file("calls"))
-        b=; id=; prev=; create=
-        for a in "$@"; do
-          [ "$a" = create ] && create=1
-          [ "$prev" = --bundle ] && b="$a"
-          prev="$a"; id="$a"
-        done
-        if [ -n "$create" ] && [ -n "$b" ]; then
-          cp "$b/config.json" \(d.file("received-"))"$id".json
-          /usr/bin/jq 'del(.process.selinuxLabel, .linux.mountLabel)' "$b/config.json" > "$b/config.json.tmp" &&
-            mv "$b/config.json.tmp" "$b/config.json"
-        fi
-        exec \(Tool.path("runc")!) "$@"
-        """, executable: true)
+        try writeRecorder(in: d)
         // A wrapper whose labeling must fail: contexts file missing.
         try d.write("svirt-runc-broken", """
         #!/bin/sh

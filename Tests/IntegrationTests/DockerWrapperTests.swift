@@ -30,22 +30,7 @@ final class DockerWrapperTests {
         let client = FileManager.default.isExecutableFile(atPath: "/usr/bin/docker") ? "/usr/bin/docker" : Tool.path("docker")!
         docker = [client, "-H", "unix://" + d.file("docker.sock")]
         try FileManager.default.createSymbolicLink(atPath: d.file("svirt-runc"), withDestinationPath: Paths.binary)
-        try d.write("recorder", """
-        #!/bin/sh
-        echo "$*" >> \(d.file("calls"))
-        b=; id=; prev=; create=
-        for a in "$@"; do
-          [ "$a" = create ] && create=1
-          [ "$prev" = --bundle ] && b="$a"
-          prev="$a"; id="$a"
-        done
-        if [ -n "$create" ] && [ -n "$b" ]; then
-          cp "$b/config.json" \(d.file("received-"))"$id".json
-          /usr/bin/jq 'del(.process.selinuxLabel, .linux.mountLabel)' "$b/config.json" > "$b/config.json.tmp" &&
-            mv "$b/config.json.tmp" "$b/config.json"
-        fi
-        exec \(Tool.path("runc")!) "$@"
-        """, executable: true)
+        try writeRecorder(in: d)
         try FileManager.default.createDirectory(atPath: d.file("volumes/data"), withIntermediateDirectories: true)
         try d.write("volumes/data/f", "from the host\n")
         let hookFlags = labelFlags + ["--state-dir", d.file("svirt-state"), "--relabel-source=\(d.file("volumes"))=Z"]

@@ -275,3 +275,26 @@ func makeRootfs(at dir: String) throws {
         try FileManager.default.createSymbolicLink(atPath: dir + "/bin/" + applet, withDestinationPath: "busybox")
     }
 }
+
+/// DIR/recorder: a runtime for engines' tests on a host with SELinux off.
+/// It logs each call to DIR/calls, keeps the config.json a create got as
+/// DIR/received-ID.json, strips the two labels (runc refuses them when
+/// SELinux is off, see LAB-NOTES) and execs runc.
+func writeRecorder(in d: TemporaryDirectory) throws {
+    try d.write("recorder", """
+    #!/bin/sh
+    echo "$*" >> \(d.file("calls"))
+    b=; id=; prev=; create=
+    for a in "$@"; do
+      [ "$a" = create ] && create=1
+      [ "$prev" = --bundle ] && b="$a"
+      prev="$a"; id="$a"
+    done
+    if [ -n "$create" ] && [ -n "$b" ]; then
+      cp "$b/config.json" \(d.file("received-"))"$id".json
+      /usr/bin/jq 'del(.process.selinuxLabel, .linux.mountLabel)' "$b/config.json" > "$b/config.json.tmp" &&
+        mv "$b/config.json.tmp" "$b/config.json"
+    fi
+    exec \(Tool.path("runc")!) "$@"
+    """, executable: true)
+}
