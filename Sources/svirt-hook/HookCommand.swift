@@ -84,20 +84,64 @@ enum HookCommand {
     static func run(_ arguments: [String]) -> ExitCode {
         // A closed stdout must give an error line, not a silent SIGPIPE death.
         signal(SIGPIPE, SIG_IGN)
-        let options: HookOptions
-        do {
-            guard let parsed = try parse(arguments) else {
+        do throws(HookError) {
+            guard let options = try parse(arguments) else {
                 try? FileDescriptor.standardOutput.writeAll(Array(help.utf8))
                 return .success
             }
-            options = parsed
+            report(notices: try execute(options))
+            return .success
         } catch {
             return fail(error)
         }
+    }
 
+    /// The pipeline with the host's collaborators: reads the input, runs
+    /// parse -> plan -> apply, writes the config. Returns the notices for
+    /// the caller to show; the wrapper calls this directly and folds a
+    /// failure into its own one line.
+    static func execute(_ options: HookOptions) throws(HookError) -> [String] {
+        var input: [UInt8]?
+        if options.bundle == nil {
+            do {
+                input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
+            } catch where error.errno.rawValue == EFBIG {
+                throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
+            } catch {
+                throw HookError(.io, "read stdin: \(error)")
+            }
+        }
+        let result = try HookRun.run(input: input, options: options, environment: environment(options))
+        if let rewrite = result.rewrite {
+            do {
+                try Files.replaceAtomically(rewrite.path, with: rewrite.bytes)
+            } catch {
+                throw HookError(.io, "rewrite \(rewrite.path): \(error)")
+            }
+        }
+        if let output = result.output {
+            do {
+                try FileDescriptor.standardOutput.writeAll(output)
+            } catch {
+                throw HookError(.io, "write stdout: \(error)")
+            }
+        }
+        return result.notices
+    }
+
+    /// Notices go to stderr and syslog, one line each.
+    static func report(notices: [String]) {
+        for notice in notices {
+            ProcessInfo.writeError("svirt-hook: \(notice)")
+            log.log(.warning, notice)
+        }
+    }
+
+    /// The real collaborators, each opened only when a run needs it.
+    static func environment(_ options: HookOptions) -> HookEnvironment {
         let enabled = options.selinux == .off ? false : HostPolicy.isEnabled()
         let stateDirectory = options.stateDirectory
-        let environment = HookEnvironment(
+        return HookEnvironment(
             selinuxEnabled: enabled,
             loadPolicy: { () throws(HookError) in
                 try PolicyLoader.load(contextsFile: options.contextsFile, selinuxEnabled: enabled)
@@ -111,47 +155,19 @@ enum HookCommand {
                 TreeRelabeler(full: options.fullRelabel, progress: TreeRelabeler.ProgressLog { log.log(.info, $0) })
             },
             release: { () throws(HookError) -> (any ReservationRelease)? in
-                do throws(ReservationError) { return options.noReserve ? nil : StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false)) } catch where error.kind == .notFound { return nil } catch { throw HookError(.reservation, error.description) }
+                guard !options.noReserve else { return nil }
+                do throws(ReservationError) {
+                    return StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false))
+                } catch where error.kind == .notFound {
+                    return nil
+                } catch {
+                    throw HookError(.reservation, error.description)
+                }
             },
             readFile: readFile,
             currentDirectory: currentDirectory(),
             paths: PathFacts(realPath: { try? Files.realPath($0) },
                              persistentSource: { MountTable.persistentSource(of: $0, in: MountTable.parse(MountTable.readOwn() ?? [])) }))
-
-        do throws(HookError) {
-            var input: [UInt8]?
-            if options.bundle == nil {
-                do {
-                    input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
-                } catch where error.errno.rawValue == EFBIG {
-                    throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
-                } catch {
-                    throw HookError(.io, "read stdin: \(error)")
-                }
-            }
-            let result = try HookRun.run(input: input, options: options, environment: environment)
-            for notice in result.notices {
-                ProcessInfo.writeError("svirt-hook: \(notice)")
-                log.log(.warning, notice)
-            }
-            if let rewrite = result.rewrite {
-                do {
-                    try Files.replaceAtomically(rewrite.path, with: rewrite.bytes)
-                } catch {
-                    throw HookError(.io, "rewrite \(rewrite.path): \(error)")
-                }
-            }
-            if let output = result.output {
-                do {
-                    try FileDescriptor.standardOutput.writeAll(output)
-                } catch {
-                    throw HookError(.io, "write stdout: \(error)")
-                }
-            }
-            return .success
-        } catch {
-            return fail(error)
-        }
     }
 
     /// nil for --help.

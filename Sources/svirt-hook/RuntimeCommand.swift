@@ -45,22 +45,18 @@ enum RuntimeCommand {
                                 status: .usage, invocation: invocation)
                 }
             }
-            // The hook ignores SIGPIPE for itself; ignored signals survive
-            // execve, and the runtime (and the container it starts) must get
-            // the dispositions the engine gave us.
-            var pipeAction = sigaction()
-            sigaction(SIGPIPE, nil, &pipeAction)
-            let (status, hookError, hookText) = captureStandardError {
-                HookCommand.run(["--bundle", bundle] + options.hookFlags)
-            }
-            sigaction(SIGPIPE, &pipeAction, nil)
-            if status != .success {
-                let reason = hookError.isEmpty ? "exit code \(status.rawValue)" : hookError
+            // The pipeline itself, in this process: its error is a value,
+            // folded into the one line the engine shows.
+            do throws(HookError) {
+                guard let hookOptions = try HookCommand.parse(["--bundle", bundle] + options.hookFlags) else {
+                    throw HookError(.usage, "--help is not a hook flag for the wrapper")
+                }
+                HookCommand.report(notices: try HookCommand.execute(hookOptions))
+            } catch {
                 let id = invocation.containerID.map { " \($0)" } ?? ""
-                return fail("not creating container\(id): labeling \(bundle)/config.json failed: \(reason)",
-                            status: status, invocation: invocation)
+                return fail("not creating container\(id): labeling \(bundle)/config.json failed: \(error.message)",
+                            status: error.code, invocation: invocation)
             }
-            if !hookText.isEmpty { ProcessInfo.writeError(hookText) } // notices pass through as written
         }
 
         var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + options.runtimeArguments).map { strdup($0) }
@@ -91,36 +87,6 @@ enum RuntimeCommand {
             return candidate
         }
         return nil
-    }
-
-    /// Runs `body` with fd 2 pointed at an anonymous file, so the hook's
-    /// one-line error can be folded into the wrapper's single line. The hook
-    /// also logs to syslog itself; only the stderr copy is redirected.
-    /// Returns the status, the hook's lines folded into one (for an error
-    /// line) and its stderr text as written.
-    private static func captureStandardError(_ body: () -> ExitCode) -> (ExitCode, String, String) {
-        let saved = dup(2)
-        // tmpfile(3): unnamed (O_TMPFILE), gone on close; a pipe could fill
-        // and block the hook.
-        let stream = tmpfile()
-        let sink = stream.map { fileno($0) } ?? -1
-        defer { if let stream { fclose(stream) } }
-        guard saved >= 0, sink >= 0, dup2(sink, 2) >= 0 else {
-            if saved >= 0 { close(saved) }
-            return (body(), "", "")
-        }
-        let status = body()
-        dup2(saved, 2)
-        close(saved)
-        var bytes: [UInt8] = []
-        if lseek(sink, 0, SEEK_SET) == 0 {
-            bytes = (try? FileDescriptor(rawValue: sink).readAll(limit: 64 * 1024)) ?? []
-        }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.split(separator: "\n").map { line -> Substring in
-            line.hasPrefix("svirt-hook: ") ? line.dropFirst("svirt-hook: ".count) : line
-        }
-        return (status, lines.joined(separator: "; "), text)
     }
 
     /// One line on stderr, the same line in the runtime's `--log` file (where
