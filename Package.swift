@@ -32,13 +32,15 @@ let package = Package(
         .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
         .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem"]),
-        // The pipeline: input bytes -> plan -> apply. SVirtSystem only reaches it
-        // through the modules below; it imports none of SVirtSystem's names.
-        .target(name: "SVirtHook", dependencies: [
-            "SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtAllocation", "SVirtRelabel",
-        ]),
+        // The pipeline: input bytes -> plan -> apply, against the collaborator
+        // protocols it declares. It imports no module that does I/O of its own
+        // (the store, the relabeler, the system layer).
+        .target(name: "SVirtHook", dependencies: ["SVirtJSON", "SVirtSELinux", "SVirtOCI"]),
+        // The pipeline's collaborators on a real host: the reservation store as
+        // its allocator, the walker as its relabeler, their progress lines.
+        .target(name: "SVirtHost", dependencies: ["SVirtHook", "SVirtAllocation", "SVirtRelabel", "SVirtSELinux"]),
         .executableTarget(name: "svirt-hook", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
+            "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
         ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
@@ -50,7 +52,7 @@ let package = Package(
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
-            "SVirtHook", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
+            "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
         ]),
         // Runs the built binary (and real runc/podman/containerd when present).
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures"]),

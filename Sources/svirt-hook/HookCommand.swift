@@ -5,6 +5,7 @@ import Musl
 #endif
 import SVirtAllocation
 import SVirtHook
+import SVirtHost
 import SVirtOCI
 import SVirtRelabel
 import SVirtSELinux

@@ -1,4 +1,5 @@
 import SVirtHook
+import SVirtHost
 import SVirtRelabel
 import SVirtSELinux
 import SVirtSystem

@@ -3,6 +3,7 @@ import Testing
 import SVirtAllocation
 import SVirtSELinux
 @testable import SVirtHook
+import SVirtHost
 
 @Suite("Allocators without a container identity")
 struct AnonymousContainerTests {

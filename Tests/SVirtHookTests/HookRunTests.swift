@@ -3,6 +3,7 @@ import SVirtJSON
 import SVirtOCI
 import SVirtSELinux
 @testable import SVirtHook
+import SVirtHost
 
 private func options(_ configure: (inout HookOptions) -> Void = { _ in }) -> HookOptions {
     var o = HookOptions()

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import SVirtRelabel
 @testable import SVirtHook
+import SVirtHost
 
 @Suite("Progress and summary lines")
 struct ProgressLineTests {

@@ -1,3 +1,4 @@
+import SVirtHook
 import SVirtRelabel
 
 /// SVirtRelabel's walker as the pipeline's relabeler: refusals (system
