@@ -123,6 +123,11 @@ struct ReservationProcessTests {
         let typical = Date().timeIntervalSince(start) / 10
         for i in 0..<10 { _ = try Self.run(binary, ["release", "calibrate\(i)"] + common.suffix(2), name: "cal\(i)", in: ws) }
 
+        // The kill instants come from a printed seed, so a failing storm can
+        // be replayed (SVIRT_TEST_SEED=N; process timing still varies).
+        let seed = ProcessInfo.processInfo.environment["SVIRT_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
+        print("killedAtRandom seed: \(seed) (replay with SVIRT_TEST_SEED=\(seed))")
+        var rng = SeededGenerator(state: seed)
         var completed: [String: String] = [:] // key -> level printed by a process that finished
         var killedEarly = 0
         let batch = 8
@@ -135,7 +140,7 @@ struct ReservationProcessTests {
                 let args = release ? ["release", key, "--state-dir", ws.state] : ["reserve", key] + common
                 running.append((try Self.spawn(binary, args, name: "x\(n)", in: ws), key, "x\(n)", release))
             }
-            usleep(UInt32(Double.random(in: 0...(typical * 1.2)) * 1_000_000))
+            usleep(UInt32(Double.random(in: 0...(typical * 1.2), using: &rng) * 1_000_000))
             for p in running { kill(p.pid, SIGKILL) }
             for p in running {
                 let code = Self.wait(p.pid)
@@ -336,5 +341,17 @@ struct ReservationProcessTests {
         #expect(result.code == 6)
         let message = Self.stderr("r", ws)
         #expect(message.contains("only s0:c1022,c1023") && !message.contains("held"), "\(message)")
+    }
+}
+
+/// SplitMix64 as a RandomNumberGenerator, for replayable random tests.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import SVirtRelabel
 
-@Suite("Completion mark: the root carries the label and a stamp only after a whole walk")
+@Suite("Completion mark: the root carries the label and a stamp only after a whole walk", .needsRoot)
 struct CompletionTests {
     @Test("a tree is complete after a relabel to that label, and not for another label")
     func completeAfterRelabel() throws {

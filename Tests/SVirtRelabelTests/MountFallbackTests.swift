@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @_spi(Bench) @testable import SVirtRelabel
 
-@Suite("Mount points on kernels without openat2/statx mount IDs, and bind mounts of refused paths")
+@Suite("Mount points on kernels without openat2/statx mount IDs, and bind mounts of refused paths", .needsRoot)
 struct MountFallbackTests {
     /// A tree holding a plain file, a subdirectory, a bind mount of a
     /// directory and of a file of the same file system (same st_dev: only a

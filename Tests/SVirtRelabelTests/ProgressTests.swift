@@ -11,7 +11,7 @@ final class RecordedProgress: Sendable {
     var all: [RelabelProgress] { reports.withLock { $0 } }
 }
 
-@Suite("Progress of a walk, from the walker's own counts")
+@Suite("Progress of a walk, from the walker's own counts", .needsRoot)
 struct ProgressTests {
     @Test("with interval 0 every batch is reported: counts never go back and stay within the final report",
           arguments: [1, 4])

@@ -41,7 +41,7 @@ private final class Swapper: Sendable {
     }
 }
 
-@Suite("Races: a directory swapped for a symlink to outside while relabeling")
+@Suite("Races: a directory swapped for a symlink to outside while relabeling", .needsRoot)
 struct RelabelRaceTests {
     @Test("after 500 relabels under constant dir/symlink swaps no file outside the tree carries a label",
           arguments: [XattrMethod.atCalls, XattrMethod.procPath])

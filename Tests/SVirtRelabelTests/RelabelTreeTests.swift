@@ -22,7 +22,7 @@ private func populatedTree(_ scratch: Scratch) throws -> (tree: String, outside:
     return (tree, outside)
 }
 
-@Suite("Relabeling real trees (root, ext4 /tmp and tmpfs)")
+@Suite("Relabeling real trees (root, ext4 /tmp and tmpfs)", .needsRoot)
 struct RelabelTreeTests {
     @Test("every entry of every type gets the label, symlinks themselves, targets outside untouched",
           arguments: [1, 4])

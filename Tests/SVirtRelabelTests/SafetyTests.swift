@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import SVirtRelabel
 
-@Suite("Refusals, mount points and file systems that cannot take labels")
+@Suite("Refusals, mount points and file systems that cannot take labels", .needsRoot)
 struct SafetyTests {
     @Test("system paths are refused after resolving symlinks and '..', before anything is opened for writing",
           arguments: ["/etc", "/etc/", "/var/lib", "/tmp/../etc", "/var/lib/../lib", "/usr/share", "/", "/root"])
@@ -124,7 +124,7 @@ struct SafetyTests {
     }
 }
 
-@Suite("Warnings name the entry")
+@Suite("Warnings name the entry", .needsRoot)
 struct EntryWarningTests {
     @Test("a read-only file system met at an entry (its root already labeled) is warned about with that entry's path")
     func entryWarningNamesPath() throws {
@@ -141,7 +141,7 @@ struct EntryWarningTests {
     }
 }
 
-@Suite("Relabels an admin rule asked for stay in the rule's directory")
+@Suite("Relabels an admin rule asked for stay in the rule's directory", .needsRoot)
 struct ConfinementTests {
     @Test("a source inside the directory is relabeled; one whose symlink now leads out is refused and left untouched")
     func symlinkOutOfRuleDirectoryRefused() throws {

@@ -1,6 +1,16 @@
 import Foundation
 import Glibc
+import Testing
 @testable import SVirtRelabel
+
+/// For suites that write security.selinux, mount, or make device nodes:
+/// skipped when not root, with the reason in the test log (not a failure
+/// that reads like a bug, nor a silent pass).
+extension Trait where Self == ConditionTrait {
+    static var needsRoot: Self {
+        .enabled(if: getuid() == 0, "needs root: writes security.selinux xattrs and mounts file systems")
+    }
+}
 
 /// A scratch directory on a real file system, removed (after unmounting
 /// anything the test mounted in it) when the test ends.

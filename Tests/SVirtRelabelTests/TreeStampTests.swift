@@ -88,7 +88,7 @@ private struct StampedTree {
     func stamp() -> String? { SVirtRelabelTests.stamp(tree) }
 }
 
-@Suite("Repeat relabels trust the files of directories unchanged since the tree's stamp")
+@Suite("Repeat relabels trust the files of directories unchanged since the tree's stamp", .needsRoot)
 struct StampedRepeatTests {
     @Test("a finished relabel stamps the root; a repeat reads every directory but no file of an unchanged one")
     func repeatReadsDirectoriesOnly() throws {
@@ -727,7 +727,7 @@ struct CoarseTimestampTests {
     }
 }
 
-@Suite("Write locks cover one place in a file system")
+@Suite("Write locks cover one place in a file system", .needsRoot)
 struct WriteLockPlaceTests {
     @Test("writers of unrelated trees on one file system do not wait for each other")
     func unrelatedTreesDoNotWait() throws {
@@ -813,7 +813,7 @@ struct WriteLockPlaceTests {
     }
 }
 
-@Suite("Lock waits are bounded")
+@Suite("Lock waits are bounded", .needsRoot)
 struct LockTimeoutTests {
     @Test("a relabel that cannot get the write lock within its timeout fails with ETIMEDOUT, naming the holder, and writes nothing")
     func writeLockTimeoutNamesHolder() throws {
