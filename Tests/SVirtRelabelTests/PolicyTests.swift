@@ -112,9 +112,9 @@ struct PolicyTests {
         """
         let mounts = MountTable.parse(Array(text.utf8))
         #expect(mounts == [
-            MountEntry(id: 22, parent: 1, device: "8:1", root: "/", mountPoint: "/"),
-            MountEntry(id: 40, parent: 22, device: "0:5", root: "/", mountPoint: "/srv/my vol/sub"),
-            MountEntry(id: 41, parent: 22, device: "8:1", root: "/srv/a b", mountPoint: "/mnt/x"),
+            MountEntry(id: 22, parent: 1, device: "8:1", root: "/", mountPoint: "/", fileSystemType: "ext4", superOptions: "rw"),
+            MountEntry(id: 40, parent: 22, device: "0:5", root: "/", mountPoint: "/srv/my vol/sub", fileSystemType: "tmpfs", superOptions: "rw"),
+            MountEntry(id: 41, parent: 22, device: "8:1", root: "/srv/a b", mountPoint: "/mnt/x", fileSystemType: "ext4", superOptions: "rw"),
         ])
     }
 
