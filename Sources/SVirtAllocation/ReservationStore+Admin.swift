@@ -237,101 +237,114 @@ extension ReservationStore {
     public func collectGarbage() throws(ReservationError) -> [GarbageEvent] {
         var events: [GarbageEvent] = []
         try removeDeadTemporaries(&events)
-
         let keyNames: [String]
         do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
-        for name in keyNames where !name.hasPrefix(".") {
-            let lock: KeyLock?
-            do { lock = try lockKey(name, wait: false, create: false) } catch {
-                guard case .corrupt = error.kind else { throw error }
-                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
-                continue
-            }
-            guard let lock else { continue }
-            defer { lock.release() }
-            let record: KeyRecord?
-            do { record = try readRecord(lock, name: name, expecting: nil) } catch {
-                guard case .corrupt = error.kind else { throw error }
-                events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
-                continue
-            }
-            guard var record else {
-                dropEmptyLock(lock, name: name)
-                continue
-            }
-            if !holderExists(record.level, name) {
-                _ = try releaseLocked(name: name, record: nil)
-                events.append(GarbageEvent(kind: .staleRecord, level: record.level.description, key: record.key, detail: "level was not held"))
-                continue
-            }
-            let gone = record.roots.filter { !Self.rootExists($0) }
-            if gone.isEmpty { continue }
-            if gone.count == record.roots.count {
-                _ = try releaseLocked(name: name, record: record)
-                events.append(GarbageEvent(kind: .released, level: record.level.description, key: record.key, detail: "gone: " + gone.joined(separator: " ")))
-            } else {
-                record.roots.removeAll { gone.contains($0) }
-                try writeRecord(record, name: name)
-                events.append(GarbageEvent(kind: .prunedRoots, level: record.level.description, key: record.key, detail: "gone: " + gone.joined(separator: " ")))
-            }
-        }
-
+        for name in keyNames where !name.hasPrefix(".") { try collectKey(name, &events) }
         let levelNames: [String]
         do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
-        for levelName in levelNames where !levelName.hasPrefix(".") {
-            let dir = "\(levelsPath)/\(levelName)"
-            if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
-                events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is \(kind), not a level directory"))
-                continue
-            }
-            let names: [String]
-            do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
-                continue
-            } catch where error.errno == .notDirectory {
-                events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is not a directory"))
-                continue
-            } catch { throw .io(error) }
-            var removed = 0
-            for name in names {
-                let holder = "\(dir)/\(name)"
-                // Checked before locking, so no lock file is created for it.
-                if let kind = StoreSystem.nonRegularKind(holder) {
-                    events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: EntryName.decode(name) ?? name, detail: "\(holder) is \(kind), not a holder file"))
-                    continue
-                }
-                let lock: KeyLock?
-                do { lock = try lockKey(name, wait: false, create: true) } catch {
-                    guard case .corrupt = error.kind else { throw error }
-                    continue // keys/<name> reported above; its holder stays until an admin decides
-                }
-                guard let lock else { continue }
-                // Every exit drops the lock file this loop may have created.
-                defer {
-                    dropEmptyLock(lock, name: name)
-                    lock.release()
-                }
-                let record: KeyRecord?
-                do { record = try readRecord(lock, name: name, expecting: nil) } catch {
-                    guard case .corrupt = error.kind else { throw error }
-                    continue // reported above; its holder stays until an admin decides
-                }
-                if let record, EntryName.encode(record.level.description) == levelName { continue }
-                if unlink(holder) == 0 {
-                    removed += 1
-                    events.append(GarbageEvent(kind: .orphanHolder, level: levelName, key: EntryName.decode(name) ?? name, detail: "no record points here"))
-                } else if errno != ENOENT {
-                    throw .io(SystemError("unlink", path: holder))
-                }
-            }
-            if removed == names.count && rmdir(dir) == 0 {
-                events.append(GarbageEvent(kind: .emptyLevel, level: levelName, key: nil, detail: ""))
-            }
-        }
+        for levelName in levelNames where !levelName.hasPrefix(".") { try collectLevel(levelName, &events) }
         do {
             try StoreSystem.fsyncDirectory(levelsPath)
             try StoreSystem.fsyncDirectory(keysPath)
         } catch { throw .io(error) }
         return events
+    }
+
+    /// One key, under its lock: a record whose level lacks it as holder is
+    /// stale; a record whose every root is gone frees its level; one with
+    /// some roots gone forgets those.
+    private func collectKey(_ name: String, _ events: inout [GarbageEvent]) throws(ReservationError) {
+        let lock: KeyLock?
+        do { lock = try lockKey(name, wait: false, create: false) } catch {
+            guard case .corrupt = error.kind else { throw error }
+            events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
+            return
+        }
+        guard let lock else { return }
+        defer { lock.release() }
+        let record: KeyRecord?
+        do { record = try readRecord(lock, name: name, expecting: nil) } catch {
+            guard case .corrupt = error.kind else { throw error }
+            events.append(GarbageEvent(kind: .corruptKept, level: nil, key: EntryName.decode(name) ?? name, detail: error.detail))
+            return
+        }
+        guard var record else {
+            dropEmptyLock(lock, name: name)
+            return
+        }
+        if !holderExists(record.level, name) {
+            _ = try releaseLocked(name: name, record: nil)
+            events.append(GarbageEvent(kind: .staleRecord, level: record.level.description, key: record.key, detail: "level was not held"))
+            return
+        }
+        let gone = record.roots.filter { !Self.rootExists($0) }
+        if gone.isEmpty { return }
+        if gone.count == record.roots.count {
+            _ = try releaseLocked(name: name, record: record)
+            events.append(GarbageEvent(kind: .released, level: record.level.description, key: record.key, detail: "gone: " + gone.joined(separator: " ")))
+        } else {
+            record.roots.removeAll { gone.contains($0) }
+            try writeRecord(record, name: name)
+            events.append(GarbageEvent(kind: .prunedRoots, level: record.level.description, key: record.key, detail: "gone: " + gone.joined(separator: " ")))
+        }
+    }
+
+    /// One level directory: holders no record points at are orphans of an
+    /// interrupted reserve; a directory left without holders is freed.
+    private func collectLevel(_ levelName: String, _ events: inout [GarbageEvent]) throws(ReservationError) {
+        let dir = "\(levelsPath)/\(levelName)"
+        if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+            events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is \(kind), not a level directory"))
+            return
+        }
+        let names: [String]
+        do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
+            return
+        } catch where error.errno == .notDirectory {
+            events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is not a directory"))
+            return
+        } catch { throw .io(error) }
+        var removed = 0
+        for name in names where try removeOrphanHolder(name, levelName: levelName, dir: dir, &events) { removed += 1 }
+        if removed == names.count && rmdir(dir) == 0 {
+            events.append(GarbageEvent(kind: .emptyLevel, level: levelName, key: nil, detail: ""))
+        }
+    }
+
+    /// Removes levels/LEVEL/NAME when NAME's record does not point at LEVEL;
+    /// whether it was removed.
+    private func removeOrphanHolder(_ name: String, levelName: String, dir: String,
+                                    _ events: inout [GarbageEvent]) throws(ReservationError) -> Bool {
+        let holder = "\(dir)/\(name)"
+        // Checked before locking, so no lock file is created for it.
+        if let kind = StoreSystem.nonRegularKind(holder) {
+            events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: EntryName.decode(name) ?? name, detail: "\(holder) is \(kind), not a holder file"))
+            return false
+        }
+        let lock: KeyLock?
+        do { lock = try lockKey(name, wait: false, create: true) } catch {
+            guard case .corrupt = error.kind else { throw error }
+            return false // keys/<name> reported above; its holder stays until an admin decides
+        }
+        guard let lock else { return false }
+        // Every exit drops the lock file this may have created.
+        defer {
+            dropEmptyLock(lock, name: name)
+            lock.release()
+        }
+        let record: KeyRecord?
+        do { record = try readRecord(lock, name: name, expecting: nil) } catch {
+            guard case .corrupt = error.kind else { throw error }
+            return false // reported above; its holder stays until an admin decides
+        }
+        if let record, EntryName.encode(record.level.description) == levelName { return false }
+        if unlink(holder) == 0 {
+            events.append(GarbageEvent(kind: .orphanHolder, level: levelName, key: EntryName.decode(name) ?? name, detail: "no record points here"))
+            return true
+        } else if errno != ENOENT {
+            throw .io(SystemError("unlink", path: holder))
+        }
+        return false
     }
 
     /// A root is gone only when it certainly does not exist; an unreadable

@@ -173,8 +173,15 @@ final class ContainerdWrapperTests {
         try stopTask("c-keep")
         #expect(try ctrRun(["task", "delete", "c-keep"]).status == 0)
         #expect(try ctrRun(["container", "delete", "c-keep"]).status == 0)
-        let freed = try hook(["gc", "--state-dir", state])
-        #expect(freed.stdoutText.contains("containerd:\(namespace)/c-keep"), "\(freed.stdoutText)")
+        // containerd removes the snapshot in its own garbage collection,
+        // shortly after the delete returns: gc frees the level once it has
+        // (bounded: 20 s).
+        var freed = ""
+        for _ in 0..<100 where !freed.contains("c-keep") {
+            freed += try hook(["gc", "--state-dir", state]).stdoutText
+            if !freed.contains("c-keep") { usleep(200_000) }
+        }
+        #expect(freed.contains("freed") && freed.contains("containerd:\(namespace)/c-keep"), "\(freed)")
     }
 
     private func stopTask(_ id: String) throws {
