@@ -88,6 +88,32 @@ extension ReservationStore {
     /// seen whole, old or new.
     public func list() throws(ReservationError) -> [Reservation] {
         var rows: [Reservation] = []
+        let holders = try levelHolders(&rows)
+        var matched: Set<String> = [] // "level/holder"
+        let keyNames: [String]
+        do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
+        for name in keyNames where !name.hasPrefix(".") {
+            guard let row = try keyRow(name, holders: holders) else { continue }
+            if row.state == .held { matched.insert("\(row.levelName)/\(name)") }
+            rows.append(row)
+        }
+        for (levelName, names) in holders {
+            let level = EntryName.decode(levelName).flatMap { MCSLevel($0) }
+            if names.isEmpty {
+                rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .emptyLevel))
+            }
+            for name in names where !matched.contains("\(levelName)/\(name)") {
+                if StoreSystem.nonRegularKind("\(levelsPath)/\(levelName)/\(name)") != nil { continue } // listed as corrupt
+                rows.append(Reservation(levelName: levelName, level: level, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .orphanHolder))
+            }
+        }
+        rows.sort { ($0.levelName, $0.key ?? "", Self.stateOrder($0.state)) < ($1.levelName, $1.key ?? "", Self.stateOrder($1.state)) }
+        return rows
+    }
+
+    /// Every level directory's holder names; what is not a level directory
+    /// or a holder file goes into `rows` as corrupt.
+    private func levelHolders(_ rows: inout [Reservation]) throws(ReservationError) -> [String: Set<String>] {
         var holders: [String: Set<String>] = [:]
         let levelNames: [String]
         do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
@@ -114,45 +140,31 @@ extension ReservationStore {
             }
             holders[levelName] = Set(names)
         }
+        return holders
+    }
 
-        var matched: Set<String> = [] // "level/holder"
-        let keyNames: [String]
-        do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
-        for name in keyNames where !name.hasPrefix(".") {
-            let path = "\(keysPath)/\(name)"
-            if let kind = StoreSystem.nonRegularKind(path) {
-                rows.append(Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(kind), not a record")))
-                continue
-            }
-            let bytes: [UInt8]
-            do { bytes = try StoreSystem.readSmall(path) } catch where error.errno == .noEntry {
-                continue
-            } catch { throw .io(error) }
-            if bytes.isEmpty { continue } // a lock file of a reservation in progress
-            let record: KeyRecord
-            do { record = try KeyRecord(parsing: bytes) } catch {
-                guard case .malformed(let why) = error else { continue }
-                rows.append(Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(why)")))
-                continue
-            }
-            let levelName = EntryName.encode(record.level.description)
-            let held = holders[levelName]?.contains(name) ?? false
-            if held { matched.insert("\(levelName)/\(name)") }
-            rows.append(Reservation(levelName: levelName, level: record.level, key: record.key, roots: record.roots, since: record.since, state: held ? .held : .staleRecord,
-                                    holder: record.holder))
+    /// keys/NAME as a row: held when its level lists it as holder, a stale
+    /// record otherwise, corrupt when it does not parse; nil for a lock
+    /// file of a reservation in progress or a record removed meanwhile.
+    private func keyRow(_ name: String, holders: [String: Set<String>]) throws(ReservationError) -> Reservation? {
+        let path = "\(keysPath)/\(name)"
+        if let kind = StoreSystem.nonRegularKind(path) {
+            return Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(kind), not a record"))
         }
-        for (levelName, names) in holders {
-            let level = EntryName.decode(levelName).flatMap { MCSLevel($0) }
-            if names.isEmpty {
-                rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .emptyLevel))
-            }
-            for name in names where !matched.contains("\(levelName)/\(name)") {
-                if StoreSystem.nonRegularKind("\(levelsPath)/\(levelName)/\(name)") != nil { continue } // listed as corrupt
-                rows.append(Reservation(levelName: levelName, level: level, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .orphanHolder))
-            }
+        let bytes: [UInt8]
+        do { bytes = try StoreSystem.readSmall(path) } catch where error.errno == .noEntry {
+            return nil
+        } catch { throw .io(error) }
+        if bytes.isEmpty { return nil }
+        let record: KeyRecord
+        do { record = try KeyRecord(parsing: bytes) } catch {
+            guard case .malformed(let why) = error else { return nil }
+            return Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(why)"))
         }
-        rows.sort { ($0.levelName, $0.key ?? "", Self.stateOrder($0.state)) < ($1.levelName, $1.key ?? "", Self.stateOrder($1.state)) }
-        return rows
+        let levelName = EntryName.encode(record.level.description)
+        let held = holders[levelName]?.contains(name) ?? false
+        return Reservation(levelName: levelName, level: record.level, key: record.key, roots: record.roots, since: record.since,
+                           state: held ? .held : .staleRecord, holder: record.holder)
     }
 
     private static func stateOrder(_ state: Reservation.State) -> Int {
