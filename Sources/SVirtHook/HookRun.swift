@@ -125,42 +125,52 @@ public enum HookRun {
                 // Pass-through: the input exactly as it came.
                 return configPath == nil ? HookResult(output: bytes) : HookResult()
             }
-            let settings = HookSettings(relabelRoot: options.relabelRoot,
-                                        baseDirectory: options.bundle ?? env.currentDirectory,
-                                        privilegedType: options.privilegedType, sourceRules: options.sourceRules)
-            let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(),
-                                         paths: env.paths)
-            let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
-            var result = HookResult(notices: warnings)
-            // Only what the plan changed differs from the input, down to
-            // the white space: a config nobody changed goes back as it came.
-            let output = plan.configChanged ? JSON.serialize(plan.config.json, over: layout) : bytes
-            if let configPath {
-                if plan.configChanged { result.rewrite = (configPath, output) }
-            } else {
-                result.output = output
-            }
-            return result
-
+            return try label(config, bytes: bytes, layout: layout, configPath: configPath, options: options, env: env)
         case .state(let state):
-            if options.stage == .precreate {
-                throw HookError(.badInput, "--stage precreate expects a config on stdin, found a runtime state")
-            }
-            guard labeling else { return HookResult() }
-            guard let stage = options.stage ?? state.stage else {
-                throw HookError(.badInput, "state.status \"\(state.status)\" names no hook stage; pass --stage")
-            }
-            // Nothing happens at poststart: do not even read the bundle.
-            if stage == .poststart { return HookResult() }
-            guard state.bundle.hasPrefix("/") else {
-                throw HookError(.badInput, "state.bundle \(state.bundle) is not an absolute path")
-            }
-            let path = join(state.bundle, "config.json")
-            guard case .config(let config) = try parseDocument(try env.readFile(path), what: path).document else {
-                throw HookError(.badInput, "\(path): not an OCI config")
-            }
-            return try runtimeStage(stage, config: config, bundle: state.bundle, id: state.id, options: options, env: env)
+            guard labeling || options.stage == .precreate else { return HookResult() }
+            return try stateStage(state, options: options, env: env)
         }
+    }
+
+    /// precreate, the filter, `--bundle`: plan, apply, and the bytes to
+    /// write. Only what the plan changed differs from the input, down to
+    /// the white space: a config nobody changed goes back as it came.
+    static func label(_ config: OCIConfig, bytes: [UInt8], layout: JSONLayout, configPath: String?,
+                      options: HookOptions, env: HookEnvironment) throws(HookError) -> HookResult {
+        let settings = HookSettings(relabelRoot: options.relabelRoot,
+                                    baseDirectory: options.bundle ?? env.currentDirectory,
+                                    privilegedType: options.privilegedType, sourceRules: options.sourceRules)
+        let draft = try Planner.plan(config: config, settings: settings, policy: try env.loadPolicy(), paths: env.paths)
+        let (plan, warnings) = try Apply.run(draft, allocator: env.allocator, relabeler: env.relabeler)
+        var result = HookResult(notices: warnings)
+        let output = plan.configChanged ? JSON.serialize(plan.config.json, over: layout) : bytes
+        if let configPath {
+            if plan.configChanged { result.rewrite = (configPath, output) }
+        } else {
+            result.output = output
+        }
+        return result
+    }
+
+    /// A runtime's state on stdin (an OCI hook): the stage it names, run
+    /// on its bundle's config.
+    static func stateStage(_ state: OCIState, options: HookOptions, env: HookEnvironment) throws(HookError) -> HookResult {
+        if options.stage == .precreate {
+            throw HookError(.badInput, "--stage precreate expects a config on stdin, found a runtime state")
+        }
+        guard let stage = options.stage ?? state.stage else {
+            throw HookError(.badInput, "state.status \"\(state.status)\" names no hook stage; pass --stage")
+        }
+        // Nothing happens at poststart: do not even read the bundle.
+        if stage == .poststart { return HookResult() }
+        guard state.bundle.hasPrefix("/") else {
+            throw HookError(.badInput, "state.bundle \(state.bundle) is not an absolute path")
+        }
+        let path = join(state.bundle, "config.json")
+        guard case .config(let config) = try parseDocument(try env.readFile(path), what: path).document else {
+            throw HookError(.badInput, "\(path): not an OCI config")
+        }
+        return try runtimeStage(stage, config: config, bundle: state.bundle, id: state.id, options: options, env: env)
     }
 
     /// Runtime stages: the runtime holds the config already, so the hook
