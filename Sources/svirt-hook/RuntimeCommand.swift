@@ -31,35 +31,43 @@ enum RuntimeCommand {
                         status: .runtimeExec, invocation: invocation)
         }
 
-        if invocation.createsContainer {
-            let bundle = invocation.bundleDirectory
-            // crun's --config names the file it builds the container from;
-            // the hook labels only BUNDLE/config.json, so any other file
-            // would run unlabeled: refuse rather than run it. Both paths are
-            // resolved from the working directory, as crun resolves them.
-            if let config = invocation.configFile {
-                let labeled = try? Files.realPath(bundle + "/config.json")
-                guard let labeled, (try? Files.realPath(config)) == labeled else {
-                    let id = invocation.containerID.map { " \($0)" } ?? ""
-                    return fail("not creating container\(id): --config \(config) is not \(bundle)/config.json, the only file svirt-runc labels",
-                                status: .usage, invocation: invocation)
-                }
-            }
-            // The pipeline itself, in this process: its error is a value,
-            // folded into the one line the engine shows.
-            do throws(HookError) {
-                guard let hookOptions = try HookCommand.parse(["--bundle", bundle] + options.hookFlags) else {
-                    throw HookError(.usage, "--help is not a hook flag for the wrapper")
-                }
-                HookCommand.report(notices: try HookCommand.execute(hookOptions))
-            } catch {
-                let id = invocation.containerID.map { " \($0)" } ?? ""
-                return fail("not creating container\(id): labeling \(bundle)/config.json failed: \(error.message)",
-                            status: error.code, invocation: invocation)
+        if invocation.createsContainer, let refusal = labelBundle(invocation, hookFlags: options.hookFlags) {
+            return fail(refusal.message, status: refusal.code, invocation: invocation)
+        }
+        return exec(runtime, options.runtimeArguments, invocation: invocation)
+    }
+
+    /// Labels BUNDLE/config.json with the pipeline, in this process: its
+    /// error comes back as a value, folded into the one line the engine
+    /// shows. nil when the runtime may go on.
+    private static func labelBundle(_ invocation: RuntimeInvocation, hookFlags: [String]) -> HookError? {
+        let bundle = invocation.bundleDirectory
+        let id = invocation.containerID.map { " \($0)" } ?? ""
+        // crun's --config names the file it builds the container from;
+        // the hook labels only BUNDLE/config.json, so any other file
+        // would run unlabeled: refuse rather than run it. Both paths are
+        // resolved from the working directory, as crun resolves them.
+        if let config = invocation.configFile {
+            let labeled = try? Files.realPath(bundle + "/config.json")
+            guard let labeled, (try? Files.realPath(config)) == labeled else {
+                return HookError(.usage, "not creating container\(id): --config \(config) is not \(bundle)/config.json, the only file svirt-runc labels")
             }
         }
+        do throws(HookError) {
+            guard let hookOptions = try HookCommand.parse(["--bundle", bundle] + hookFlags) else {
+                throw HookError(.usage, "--help is not a hook flag for the wrapper")
+            }
+            HookCommand.report(notices: try HookCommand.execute(hookOptions))
+            return nil
+        } catch {
+            return HookError(error.code, "not creating container\(id): labeling \(bundle)/config.json failed: \(error.message)")
+        }
+    }
 
-        var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + options.runtimeArguments).map { strdup($0) }
+    /// Becomes the real runtime with the engine's arguments unchanged;
+    /// returns only when it could not.
+    private static func exec(_ runtime: String, _ arguments: [String], invocation: RuntimeInvocation) -> ExitCode {
+        var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + arguments).map { strdup($0) }
         argv.append(nil)
         execv(runtime, argv)
         // ETXTBSY: a runtime binary just written (an upgrade, a test) may
