@@ -1,7 +1,8 @@
 # svirt-hook: build, try, test, install.
 #
 #   make run        install build deps, build, label examples/config.json and print it
-#   make test       install test deps (runc, podman, containerd, ...), build, run all tests
+#   make test       install test deps (runc, podman, containerd, ..., and the CRI
+#                   client's grpcio from PyPI), build, run all tests
 #   make install    PREFIX=/usr DESTDIR=... : release binary, svirt-runc, man page,
 #                   hooks.d files, the containers.conf drop-in, the gc timer and
 #                   the SELinux module's files (not loaded: see install-policy)
@@ -46,7 +47,14 @@ BUILD_DEPS  := libselinux1-dev
 TEST_DEPS   := $(BUILD_DEPS) runc crun podman conmon uidmap slirp4netns \
                containernetworking-plugins golang-github-containers-common \
                containerd busybox-static attr jq mandoc python3 python3-jsonschema \
-               golang-github-opencontainers-specs-dev docker.io
+               golang-github-opencontainers-specs-dev docker.io python3-venv
+# The CRI pod tests' client (Tests/IntegrationTests/cri) needs grpcio and
+# grpcio-tools, which come from PyPI: into a venv of their own, where the
+# tests look for it, so neither the system's python3 nor a user's
+# site-packages changes. Where PyPI cannot be reached those tests skip and
+# say why; nothing else needs the venv.
+CRI_VENV    := $(CURDIR)/.build/cri-venv
+CRI_PIP     := grpcio grpcio-tools
 
 # apt-get update and install only when something is missing.
 define apt_install
@@ -69,6 +77,12 @@ deps:
 
 deps-test:
 	$(call apt_install,$(TEST_DEPS))
+	@if ! "$(CRI_VENV)/bin/python" -c 'import grpc, grpc_tools.protoc' 2>/dev/null; then \
+	  echo "installing into $(CRI_VENV): $(CRI_PIP)"; \
+	  { python3 -m venv "$(CRI_VENV)" && \
+	    "$(CRI_VENV)/bin/pip" install -q --disable-pip-version-check $(CRI_PIP); } || \
+	  echo "deps-test: $(CRI_PIP) not installed: the CRI pod tests will skip"; \
+	fi
 
 build: deps
 	$(SWIFT) build
