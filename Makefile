@@ -42,6 +42,17 @@ BUILT       ?= $(CURDIR)/.build/release/svirt-hook
 SWIFT       ?= swift
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# What `svirt-hook --version` prints: VERSION, and the commit when this
+# directory is the top of a git checkout (not a tarball unpacked inside some
+# other repository), "-dirty" with uncommitted changes to tracked files.
+# Handed to swift build in the environment; Package.swift makes them C
+# defines of the CVersion target only (Sources/CVersion/version.c: why).
+VERSION     := $(shell cat $(CURDIR)/VERSION)
+GIT_COMMIT  := $(shell [ "$$(git -C $(CURDIR) rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+                 c=$$(git -C $(CURDIR) rev-parse --short=7 HEAD 2>/dev/null) && \
+                 { git -C $(CURDIR) diff --quiet HEAD -- 2>/dev/null && echo "$$c" || echo "$$c-dirty"; })
+SWIFT_BUILD := SVIRT_VERSION='$(VERSION)' SVIRT_GIT_COMMIT='$(GIT_COMMIT)' $(SWIFT) build
+
 BUILD_DEPS  := libselinux1-dev
 TEST_DEPS   := $(BUILD_DEPS) runc crun podman conmon uidmap slirp4netns \
                containernetworking-plugins golang-github-containers-common \
@@ -71,7 +82,7 @@ deps-test:
 	$(call apt_install,$(TEST_DEPS))
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT_BUILD)
 
 run: build
 	@echo "== examples/config.json labeled (--selinux=on --contexts examples/lxc_contexts --no-reserve):"
@@ -91,7 +102,7 @@ test: deps-test
 # where no Swift toolchain is installed (a VM, a minimal host).
 STATIC_FLAGS := --static-swift-stdlib -Xswiftc -static-executable -Xlinker -lpcre2-8
 release: deps
-	$(SWIFT) build -c release $(STATIC_FLAGS)
+	$(SWIFT_BUILD) -c release $(STATIC_FLAGS)
 
 # render writes values into JSON strings and sed replacements inside
 # single quotes without escaping them, so a value holding one of " \ & | '

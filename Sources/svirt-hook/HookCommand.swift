@@ -45,6 +45,7 @@ enum HookCommand {
           --privileged-type TYPE label privileged and host-PID/IPC containers with
                                  TYPE (e.g. spc_t) instead of leaving them unlabeled
           --help                 show this help
+          --version              print the version (and the git commit it was built from)
 
         annotations:
           io.svirt.label              label options: disable, type:T, level:L, user:U,
@@ -76,11 +77,13 @@ enum HookCommand {
         signal(SIGPIPE, SIG_IGN)
         let options: HookOptions
         do {
-            guard let parsed = try parse(arguments) else {
-                try? FileDescriptor.standardOutput.writeAll(Array(help.utf8))
+            switch try parse(arguments) {
+            case .run(let parsed):
+                options = parsed
+            case .print(let text):
+                try? FileDescriptor.standardOutput.writeAll(Array(text.utf8))
                 return .success
             }
-            options = parsed
         } catch {
             return fail(error)
         }
@@ -140,18 +143,24 @@ enum HookCommand {
         }
     }
 
-    /// nil for --help.
-    static func parse(_ words: [String]) throws(HookError) -> HookOptions? {
+    enum Parsed {
+        case run(HookOptions)
+        /// --help or --version: print this and exit 0.
+        case print(String)
+    }
+
+    static func parse(_ words: [String]) throws(HookError) -> Parsed {
         let args: Arguments
         do {
             args = try Arguments(words,
                                  valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root",
                                           "--privileged-type"],
-                                 booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help"])
+                                 booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help", "--version"])
         } catch {
             throw HookError(.usage, error.description)
         }
-        if args.has("--help") { return nil }
+        if args.has("--help") { return .print(help) }
+        if args.has("--version") { return .print(Version.line + "\n") }
         if let word = args.positional.first {
             throw HookError(.usage, "unexpected argument \(word) (see --help)")
         }
@@ -192,7 +201,7 @@ enum HookCommand {
         o.requireLabel = args.has("--require-label")
         o.noReserve = args.has("--no-reserve")
         o.fullRelabel = args.has("--full-relabel")
-        return o
+        return .run(o)
     }
 
     static func fail(_ error: HookError) -> ExitCode {
