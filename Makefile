@@ -3,8 +3,9 @@
 #   make run        install build deps, build, label examples/config.json and print it
 #   make test       install test deps (runc, podman, containerd, ...), build, run all tests
 #   make install    PREFIX=/usr DESTDIR=... : release binary, svirt-runc, man page,
-#                   hooks.d files, the containers.conf drop-in, the gc timer and
-#                   the SELinux module's files (not loaded: see install-policy)
+#                   hooks.d files, the containers.conf drop-in, the gc timer,
+#                   bash and zsh completions and the SELinux module's files
+#                   (not loaded: see install-policy)
 #   make install-policy / uninstall-policy
 #                   load / remove the svirt_container SELinux module (Debian,
 #                   Ubuntu; a no-op where container-selinux is loaded), policy/README.md
@@ -28,6 +29,10 @@ OCIHOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CONTAINERSCONFDIR ?= /etc/containers/containers.conf.d
 # The SELinux module and the script that loads it (policy/README.md).
 POLICYDIR   ?= $(DATADIR)/svirt-hook/policy
+# Shell completions for svirt-hook, where bash-completion and Debian's zsh
+# look for them.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
 # The hourly `svirt-hook gc` timer (installed, not enabled).
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # Flags for that gc, e.g. GC_FLAGS='--state-dir /run/svirt-hook' when
@@ -56,7 +61,7 @@ SWIFT_BUILD := SVIRT_VERSION='$(VERSION)' SVIRT_GIT_COMMIT='$(GIT_COMMIT)' $(SWI
 BUILD_DEPS  := libselinux1-dev
 TEST_DEPS   := $(BUILD_DEPS) runc crun podman conmon uidmap slirp4netns \
                containernetworking-plugins golang-github-containers-common \
-               containerd busybox-static attr jq mandoc python3 python3-jsonschema \
+               containerd busybox-static attr jq mandoc python3 python3-jsonschema zsh \
                golang-github-opencontainers-specs-dev
 
 # apt-get update and install only when something is missing.
@@ -129,7 +134,9 @@ install-files:
 	$(foreach v,HOOK_FLAGS GC_FLAGS BINDIR SVIRTHOOKSDIR OCIHOOKSDIR,$(call check_safe,$(v)))
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
 	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
-	           $(DESTDIR)$(POLICYDIR)
+	           $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/svirt-hook.bash $(DESTDIR)$(BASHCOMPDIR)/svirt-hook
+	install -m 0644 completions/_svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	install -m 0644 policy/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt_container.cil
 	install -m 0755 policy/svirt-policy $(DESTDIR)$(POLICYDIR)/svirt-policy
 	install -m 0755 $(BUILT) $(DESTDIR)$(BINDIR)/svirt-hook
@@ -153,7 +160,8 @@ uninstall:
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json \
 	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer \
-	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy
+	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy \
+	      $(DESTDIR)$(BASHCOMPDIR)/svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
 
 # Loads the module from the checkout into the host's policy store (or the
