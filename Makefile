@@ -1,11 +1,14 @@
 # svirt-hook: build, try, test, install.
 #
 #   make run        install build deps, build, label examples/config.json and print it
-#   make test       install test deps (runc, podman, containerd, ...), build, run all tests
+#   make test       install test deps (runc, podman, containerd, ...), build, run all
+#                   tests, the .deb's too (it installs and purges it on this host)
 #   make install    PREFIX=/usr DESTDIR=... : release binary, svirt-runc, man page,
 #                   hooks.d files, the containers.conf drop-in, the gc timer,
 #                   bash and zsh completions and the SELinux module's files
 #                   (not loaded: see install-policy)
+#   make deb        svirt-hook_VERSION_ARCH.deb of what make install installs,
+#                   maintainer scripts included (packaging/deb/README.md)
 #   make install-policy / uninstall-policy
 #                   load / remove the svirt_container SELinux module (Debian,
 #                   Ubuntu; a no-op where container-selinux is loaded), policy/README.md
@@ -76,7 +79,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy bench e2e fuzz sanitize clean
+.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy deb test-deb bench e2e fuzz sanitize clean
 
 all: build
 
@@ -97,9 +100,12 @@ run: build
 	@echo "== the labels it added:"
 	@grep -o '"\(selinuxLabel\|mountLabel\)":"[^"]*"' .build/example-labeled.json
 
-test: deps-test
+# SVIRT_TEST_DEB turns on DebPackageTests, which installs, removes and
+# purges that .deb on this host (a plain `swift test` skips it). It adds
+# about half a minute: the static release build and the package.
+test: deps-test deb
 	$(SWIFT) build
-	$(SWIFT) test
+	SVIRT_TEST_DEB=$(CURDIR)/$(DEB) $(SWIFT) test
 
 # A fully static executable: the hook starts on every container start, and
 # without the dynamic loader (libstdc++, libselinux, libpcre2 resolved at
@@ -163,6 +169,29 @@ uninstall:
 	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy \
 	      $(DESTDIR)$(BASHCOMPDIR)/svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
+
+# The Debian package: the release build installed into a stage as a
+# packager would (PREFIX=/usr), then packaging/deb/build adds the control
+# area and runs dpkg-deb. Units go to /lib/systemd/system, where Debian 12's
+# packages still ship them (dpkg does not know /lib and /usr/lib are one).
+DEB_ARCH    = $(shell dpkg --print-architecture)
+DEB         = svirt-hook_$(VERSION)_$(DEB_ARCH).deb
+DEB_STAGE   = $(CURDIR)/.build/deb-root
+DEB_DEPS    := binutils
+deb: release
+	$(call apt_install,$(DEB_DEPS))
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install-files DESTDIR=$(DEB_STAGE) PREFIX=/usr \
+	    SYSTEMDUNITDIR=/lib/systemd/system HOOK_FLAGS= GC_FLAGS=
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git -C $(CURDIR) log -1 --format=%ct 2>/dev/null || date +%s)} \
+	    CLANG="$$(dirname "$$(command -v $(SWIFT))")/clang" sh packaging/deb/build $(DEB_STAGE) $(CURDIR)/$(DEB)
+
+# Only the package's test (also part of `make test`): installs the .deb
+# with apt-get, runs a podman container through it, removes and purges it
+# (Tests/IntegrationTests/DebPackageTests.swift).
+test-deb: deps-test deb
+	$(SWIFT) build --build-tests
+	SVIRT_TEST_DEB=$(CURDIR)/$(DEB) $(SWIFT) test --skip-build --filter DebPackageTests
 
 # Loads the module from the checkout into the host's policy store (or the
 # store under SVIRT_POLICY_ROOT). Both targets are safe to run twice.
