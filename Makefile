@@ -172,12 +172,12 @@ uninstall:
 
 # The Debian package: the release build installed into a stage as a
 # packager would (PREFIX=/usr), then packaging/deb/build adds the control
-# area and runs dpkg-deb. Units go to /lib/systemd/system, where Debian 12's
+# area and runs dpkg-deb; an error lintian finds fails the target. Units go to /lib/systemd/system, where Debian 12's
 # packages still ship them (dpkg does not know /lib and /usr/lib are one).
 DEB_ARCH    = $(shell dpkg --print-architecture)
 DEB         = svirt-hook_$(VERSION)_$(DEB_ARCH).deb
 DEB_STAGE   = $(CURDIR)/.build/deb-root
-DEB_DEPS    := binutils
+DEB_DEPS    := binutils lintian
 deb: release
 	$(call apt_install,$(DEB_DEPS))
 	rm -rf $(DEB_STAGE)
@@ -185,6 +185,7 @@ deb: release
 	    SYSTEMDUNITDIR=/lib/systemd/system HOOK_FLAGS= GC_FLAGS=
 	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git -C $(CURDIR) log -1 --format=%ct 2>/dev/null || date +%s)} \
 	    CLANG="$$(dirname "$$(command -v $(SWIFT))")/clang" sh packaging/deb/build $(DEB_STAGE) $(CURDIR)/$(DEB)
+	lintian --fail-on error $(DEB)
 
 # Only the package's test (also part of `make test`): installs the .deb
 # with apt-get, runs a podman container through it, removes and purges it
@@ -228,3 +229,4 @@ e2e:
 
 clean:
 	$(SWIFT) package clean
+	rm -rf $(DEB_STAGE) svirt-hook_*.deb
