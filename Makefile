@@ -1,11 +1,16 @@
 # svirt-hook: build, try, test, install.
 #
 #   make run        install build deps, build, label examples/config.json and print it
-#   make test       install test deps (runc, podman, containerd, ..., and the CRI
-#                   client's grpcio from PyPI), build, run all tests
+#   make test       install test deps (runc, podman, containerd, dockerd, ..., and the
+#                   CRI client's grpcio from PyPI), build, run all tests
+#   make test-deb   build the .deb, then install, use, remove and purge it on this
+#                   host (CI runs it; it changes /usr and /etc)
 #   make install    PREFIX=/usr DESTDIR=... : release binary, svirt-runc, man page,
-#                   hooks.d files, the containers.conf drop-in, the gc timer and
-#                   the SELinux module's files (not loaded: see install-policy)
+#                   hooks.d files, the containers.conf drop-in, the gc timer,
+#                   bash and zsh completions and the SELinux module's files
+#                   (not loaded: see install-policy)
+#   make deb        svirt-hook_VERSION_ARCH.deb of what make install installs,
+#                   maintainer scripts included (packaging/deb/README.md)
 #   make install-policy / uninstall-policy
 #                   load / remove the svirt_container SELinux module (Debian,
 #                   Ubuntu; a no-op where container-selinux is loaded), policy/README.md
@@ -29,6 +34,10 @@ OCIHOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CONTAINERSCONFDIR ?= /etc/containers/containers.conf.d
 # The SELinux module and the script that loads it (policy/README.md).
 POLICYDIR   ?= $(DATADIR)/svirt-hook/policy
+# Shell completions for svirt-hook, where bash-completion and Debian's zsh
+# look for them.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
 # The hourly `svirt-hook gc` timer (installed, not enabled).
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # Flags for that gc, e.g. GC_FLAGS='--state-dir /run/svirt-hook' when
@@ -43,10 +52,21 @@ BUILT       ?= $(CURDIR)/.build/release/svirt-hook
 SWIFT       ?= swift
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# What `svirt-hook --version` prints: VERSION, and the commit when this
+# directory is the top of a git checkout (not a tarball unpacked inside some
+# other repository), "-dirty" with uncommitted changes to tracked files.
+# Handed to swift build in the environment; Package.swift makes them C
+# defines of the CVersion target only (Sources/CVersion/version.c: why).
+VERSION     := $(shell cat $(CURDIR)/VERSION)
+GIT_COMMIT  := $(shell [ "$$(git -C $(CURDIR) rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+                 c=$$(git -C $(CURDIR) rev-parse --short=7 HEAD 2>/dev/null) && \
+                 { git -C $(CURDIR) diff --quiet HEAD -- 2>/dev/null && echo "$$c" || echo "$$c-dirty"; })
+SWIFT_BUILD := SVIRT_VERSION='$(VERSION)' SVIRT_GIT_COMMIT='$(GIT_COMMIT)' $(SWIFT) build
+
 BUILD_DEPS  := libselinux1-dev
 TEST_DEPS   := $(BUILD_DEPS) runc crun podman conmon uidmap slirp4netns \
                containernetworking-plugins golang-github-containers-common \
-               containerd busybox-static attr jq mandoc python3 python3-jsonschema \
+               containerd busybox-static attr jq mandoc python3 python3-jsonschema zsh \
                golang-github-opencontainers-specs-dev docker.io python3-venv
 # The CRI pod tests' client (Tests/IntegrationTests/cri) needs grpcio and
 # grpcio-tools, which come from PyPI: into a venv of their own, where the
@@ -68,7 +88,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy bench e2e fuzz sanitize clean
+.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy deb test-deb bench e2e fuzz sanitize clean
 
 all: build
 
@@ -85,7 +105,7 @@ deps-test:
 	fi
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT_BUILD)
 
 run: build
 	@echo "== examples/config.json labeled (--selinux=on --contexts examples/lxc_contexts --no-reserve):"
@@ -95,6 +115,9 @@ run: build
 	@echo "== the labels it added:"
 	@grep -o '"\(selinuxLabel\|mountLabel\)":"[^"]*"' .build/example-labeled.json
 
+# SVIRT_TEST_DEB turns on DebPackageTests, which installs, removes and
+# purges that .deb on this host (a plain `swift test` skips it). It adds
+# about half a minute: the static release build and the package.
 test: deps-test
 	$(SWIFT) build
 	$(SWIFT) test
@@ -105,7 +128,7 @@ test: deps-test
 # where no Swift toolchain is installed (a VM, a minimal host).
 STATIC_FLAGS := --static-swift-stdlib -Xswiftc -static-executable -Xlinker -lpcre2-8
 release: deps
-	$(SWIFT) build -c release $(STATIC_FLAGS)
+	$(SWIFT_BUILD) -c release $(STATIC_FLAGS)
 
 # render writes values into JSON strings and sed replacements inside
 # single quotes without escaping them, so a value holding one of " \ & | '
@@ -132,7 +155,9 @@ install-files:
 	$(foreach v,HOOK_FLAGS GC_FLAGS BINDIR SVIRTHOOKSDIR OCIHOOKSDIR,$(call check_safe,$(v)))
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
 	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
-	           $(DESTDIR)$(POLICYDIR)
+	           $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/svirt-hook.bash $(DESTDIR)$(BASHCOMPDIR)/svirt-hook
+	install -m 0644 completions/_svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	install -m 0644 policy/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt_container.cil
 	install -m 0755 policy/svirt-policy $(DESTDIR)$(POLICYDIR)/svirt-policy
 	install -m 0755 $(BUILT) $(DESTDIR)$(BINDIR)/svirt-hook
@@ -156,8 +181,35 @@ uninstall:
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json \
 	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer \
-	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy
+	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy \
+	      $(DESTDIR)$(BASHCOMPDIR)/svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null
+
+# The Debian package: the release build installed into a stage as a
+# packager would (PREFIX=/usr), then packaging/deb/build adds the control
+# area and runs dpkg-deb; an error lintian finds fails the target. Units go to /lib/systemd/system, where Debian 12's
+# packages still ship them (dpkg does not know /lib and /usr/lib are one).
+DEB_ARCH    = $(shell dpkg --print-architecture)
+DEB         = svirt-hook_$(VERSION)_$(DEB_ARCH).deb
+DEB_STAGE   = $(CURDIR)/.build/deb-root
+DEB_DEPS    := binutils lintian
+deb: release
+	$(call apt_install,$(DEB_DEPS))
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install-files DESTDIR=$(DEB_STAGE) PREFIX=/usr \
+	    SYSTEMDUNITDIR=/lib/systemd/system HOOK_FLAGS= GC_FLAGS=
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git -C $(CURDIR) log -1 --format=%ct 2>/dev/null || date +%s)} \
+	    CLANG="$$(dirname "$$(command -v $(SWIFT))")/clang" sh packaging/deb/build $(DEB_STAGE) $(CURDIR)/$(DEB)
+	lintian --fail-on error $(DEB)
+
+# The package's test: installs the .deb with apt-get, runs a podman
+# container through it, removes and purges it
+# (Tests/IntegrationTests/DebPackageTests.swift). Not part of `make test`:
+# it changes this host's /usr and /etc, and would replace (then purge) an
+# svirt-hook a developer installed. CI, on a throwaway machine, runs it.
+test-deb: deps-test deb
+	$(SWIFT) build --build-tests
+	SVIRT_TEST_DEB=$(CURDIR)/$(DEB) $(SWIFT) test --skip-build --filter DebPackageTests
 
 # Loads the module from the checkout into the host's policy store (or the
 # store under SVIRT_POLICY_ROOT). Both targets are safe to run twice.
@@ -194,3 +246,4 @@ e2e:
 
 clean:
 	$(SWIFT) package clean
+	rm -rf $(DEB_STAGE) svirt-hook_*.deb

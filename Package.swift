@@ -6,6 +6,18 @@
 // start and Foundation costs milliseconds of start-up (see ARCHITECTURE.md).
 import PackageDescription
 
+// SVIRT_VERSION / SVIRT_GIT_COMMIT, set by the Makefile's build and release
+// targets, become C string defines of CVersion only (Sources/CVersion/version.c
+// says why there). They are written into a C string literal unescaped, so
+// anything but a version's or commit's characters is refused.
+let versionDefines: [CSetting] = ["SVIRT_VERSION", "SVIRT_GIT_COMMIT"].compactMap { name in
+    guard let value = Context.environment[name], !value.isEmpty else { return nil }
+    guard value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".+~_-".contains($0)) }) else {
+        fatalError("\(name) may hold only letters, digits and . + ~ _ -, not \(value)")
+    }
+    return .define(name, to: "\"\(value)\"")
+}
+
 let package = Package(
     name: "svirt-hook",
     products: [
@@ -20,6 +32,9 @@ let package = Package(
         ),
         // Linux calls Swift's Glibc module does not import (renameat2, syscall).
         .systemLibrary(name: "CLinux"),
+        // The version --version prints: make passes VERSION and the git commit
+        // in the environment, a plain `swift build` gets version.c's fallback.
+        .target(name: "CVersion", cSettings: versionDefines),
         // Thin typed wrappers over the system calls we use (errno-carrying errors).
         .target(name: "SVirtSystem"),
         // Order-preserving JSON tree; numbers kept as their source text.
@@ -40,7 +55,7 @@ let package = Package(
         // its allocator, the walker as its relabeler, their progress lines.
         .target(name: "SVirtHost", dependencies: ["SVirtHook", "SVirtAllocation", "SVirtRelabel", "SVirtSELinux"]),
         .executableTarget(name: "svirt-hook", dependencies: [
-            "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
+            "CVersion", "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
         ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),

@@ -50,6 +50,7 @@ enum HookCommand {
           --privileged-type TYPE label privileged and host-PID/IPC containers with
                                  TYPE (e.g. spc_t) instead of leaving them unlabeled
           --help                 show this help
+          --version              print the version (and the git commit it was built from)
 
         commands (each has --help):
           list, release, gc, reserve  the reservation store by hand
@@ -86,12 +87,14 @@ enum HookCommand {
         // A closed stdout must give an error line, not a silent SIGPIPE death.
         signal(SIGPIPE, SIG_IGN)
         do throws(HookError) {
-            guard let options = try parse(arguments) else {
-                try? FileDescriptor.standardOutput.writeAll(Array(help.utf8))
+            switch try parse(arguments) {
+            case .print(let text):
+                try? FileDescriptor.standardOutput.writeAll(Array(text.utf8))
+                return .success
+            case .run(let options):
+                report(notices: try execute(options))
                 return .success
             }
-            report(notices: try execute(options))
-            return .success
         } catch {
             return fail(error)
         }
@@ -171,18 +174,24 @@ enum HookCommand {
                              persistentSource: { MountTable.persistentSource(of: $0, in: MountTable.parse(MountTable.readOwn() ?? [])) }))
     }
 
-    /// nil for --help.
-    static func parse(_ words: [String]) throws(HookError) -> HookOptions? {
+    enum Parsed {
+        case run(HookOptions)
+        /// --help or --version: print this and exit 0.
+        case print(String)
+    }
+
+    static func parse(_ words: [String]) throws(HookError) -> Parsed {
         let args: Arguments
         do {
             args = try Arguments(words,
                                  valued: ["--selinux", "--contexts", "--stage", "--bundle", "--state-dir", "--relabel-root",
                                           "--privileged-type", "--relabel-source"],
-                                 booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help"])
+                                 booleans: ["--require-label", "--no-reserve", "--full-relabel", "--help", "--version"])
         } catch {
             throw HookError(.usage, error.description)
         }
-        if args.has("--help") { return nil }
+        if args.has("--help") { return .print(help) }
+        if args.has("--version") { return .print(Version.line + "\n") }
         if let word = args.positional.first {
             throw HookError(.usage, "unexpected argument \(word) (see --help)")
         }
@@ -224,7 +233,7 @@ enum HookCommand {
         o.requireLabel = args.has("--require-label")
         o.noReserve = args.has("--no-reserve")
         o.fullRelabel = args.has("--full-relabel")
-        return o
+        return .run(o)
     }
 
     static func fail(_ error: HookError) -> ExitCode {

@@ -54,8 +54,8 @@ enum RuntimeCommand {
             }
         }
         do throws(HookError) {
-            guard let hookOptions = try HookCommand.parse(["--bundle", bundle] + hookFlags) else {
-                throw HookError(.usage, "--help is not a hook flag for the wrapper")
+            guard case .run(let hookOptions) = try HookCommand.parse(["--bundle", bundle] + hookFlags) else {
+                throw HookError(.usage, "--help and --version are not hook flags for the wrapper")
             }
             HookCommand.report(notices: try HookCommand.execute(hookOptions))
             return nil

@@ -40,6 +40,37 @@ struct InstallTests {
     }
 }
 
+@Suite("make install-files: shell completions")
+struct CompletionInstallTests {
+    @Test("bash and zsh completions are installed where bash-completion and zsh look, work from there, and uninstall removes them")
+    func completionFiles() throws {
+        guard let make = Tool.path("make"), Tool.path("bash") != nil else {
+            print("SKIPPED completionFiles: make or bash is not installed")
+            return
+        }
+        let dir = try TemporaryDirectory(prefix: "install-completions")
+        let prefix = dir.file("prefix")
+        let vars = ["PREFIX=\(prefix)", "OCIHOOKSDIR=\(dir.file("oci-hooks.d"))",
+                    "CONTAINERSCONFDIR=\(dir.file("containers.conf.d"))", "BUILT=\(Paths.binary)"]
+        let install = try run(make, ["-s", "-C", Paths.packageRoot, "install-files"] + vars)
+        #expect(install.status == 0, "\(install.stdoutText)\(install.stderr)")
+        let bash = prefix + "/share/bash-completion/completions/svirt-hook"
+        let zsh = prefix + "/share/zsh/vendor-completions/_svirt-hook"
+        #expect(FileManager.default.contentsEqual(atPath: bash, andPath: ShellCompletionTests.bashScript))
+        #expect(FileManager.default.contentsEqual(atPath: zsh, andPath: ShellCompletionTests.zshScript))
+        // bash-completion loads the file by the command's name and needs the
+        // `complete` line in it.
+        #expect(try ShellCompletionTests.complete(["svirt-hook", "g"], script: bash) == ["gc"])
+        let registered = try run(Tool.path("bash")!, ["--norc", "--noprofile", "-c", "source \"$1\"; complete -p svirt-hook", "bash", bash])
+        #expect(registered.stdoutText == "complete -F _svirt_hook svirt-hook\n", "\(registered.stderr)")
+
+        let uninstall = try run(make, ["-s", "-C", Paths.packageRoot, "uninstall"] + vars)
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: bash))
+        #expect(!FileManager.default.fileExists(atPath: zsh))
+    }
+}
+
 @Suite("make install-files: the SELinux module")
 struct PolicyInstallTests {
     @Test("the module and its loader are installed and removed; without a policy store, install refuses in one line and uninstall has nothing to do")

@@ -192,9 +192,9 @@ struct WrapperOptionsTests {
         }
     }
 
-    @Test("hook flags the wrapper owns (--help, --bundle, --stage) are usage errors, from the command line or the environment")
+    @Test("hook flags the wrapper owns (--help, --version, --bundle, --stage) are usage errors, from the command line or the environment")
     func reservedHookFlags() throws {
-        for flag in ["--help", "--bundle", "--bundle=/x", "--stage", "--stage=prestart"] {
+        for flag in ["--help", "--version", "--bundle", "--bundle=/x", "--stage", "--stage=prestart"] {
             #expect(throws: WrapperOptions.UsageError.self, "\(flag)") {
                 try WrapperOptions.parse(["--hook-flag", flag, "create", "x"], environment: { _ in nil })
             }

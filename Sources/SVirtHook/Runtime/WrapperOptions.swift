@@ -96,9 +96,10 @@ public struct WrapperOptions: Equatable, Sendable {
 
     /// Hook flags the wrapper owns: it labels BUNDLE/config.json with
     /// `--bundle` itself, so another `--bundle` or a `--stage` would label
-    /// some other file or act as another stage, and `--help` would print
-    /// usage on the stdout the engine reads as the runtime's.
-    public static let reservedHookFlags: Set<String> = ["--help", "--bundle", "--stage"]
+    /// some other file or act as another stage, and `--help` or `--version`
+    /// would print on the stdout the engine reads as the runtime's, and skip
+    /// the labeling.
+    public static let reservedHookFlags: Set<String> = ["--help", "--version", "--bundle", "--stage"]
 
     /// The executable paths to try, in order: a name with a slash as given,
     /// otherwise each PATH directory (or `defaultSearchPath`) for the named
