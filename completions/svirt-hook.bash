@@ -6,7 +6,7 @@
 # (Tests/IntegrationTests/CompletionTests.swift) holds them to the binary.
 
 _svirt_hook_flags='--selinux --contexts --stage --bundle --require-label --state-dir
-    --no-reserve --relabel-root --full-relabel --privileged-type --help --version'
+    --no-reserve --relabel-root --relabel-source --full-relabel --privileged-type --help --version'
 
 _svirt_hook() {
     local cur prev words cword prefix=
@@ -33,7 +33,7 @@ _svirt_hook() {
     local command=
     [ "$cword" -gt 1 ] && command=${words[1]}
     case "$command" in
-        list|release|gc|reserve|doctor|runtime) ;;
+        list|release|gc|reserve|doctor|relabel|runtime) ;;
         *) command= ;;
     esac
 
@@ -49,8 +49,16 @@ _svirt_hook() {
         --hook-flag)
             # The wrapper refuses --help, --version, --bundle and --stage here.
             values='--selinux --contexts --require-label --state-dir --no-reserve
-                --relabel-root --full-relabel --privileged-type' ;;
-        --privileged-type|--level|--range) return 0 ;;
+                --relabel-root --relabel-source --full-relabel --privileged-type' ;;
+        # --relabel-source DIR=z|Z: a directory, then the mode.
+        --relabel-source)
+            if [[ $cur == *=* ]]; then
+                COMPREPLY=($(compgen -P "$prefix${cur%%=*}=" -W 'z Z' -- "${cur#*=}"))
+            else
+                COMPREPLY=($(compgen -P "$prefix" -d -- "$cur"))
+            fi
+            return 0 ;;
+        --privileged-type|--level|--range|--label) return 0 ;;
     esac
     if [ -n "$values" ]; then
         COMPREPLY=($(compgen -P "$prefix" -W "$values" -- "$cur"))
@@ -62,6 +70,12 @@ _svirt_hook() {
         release) values='--state-dir --json --help' ;;
         reserve) values='--root --level --range --state-dir --json --help' ;;
         doctor) values='--json --state-dir --contexts --root --help' ;;
+        relabel)
+            if [[ $cur == -* ]]; then
+                values='--shared --level --label --contexts --full-relabel --help'
+            else
+                COMPREPLY=($(compgen -d -- "$cur")); return 0
+            fi ;;
         runtime)
             # Once the real runtime's arguments start, they are runc's.
             local i
@@ -75,7 +89,7 @@ _svirt_hook() {
             values='--runtime --hook-flag --' ;;
         *)
             if [ "$cword" -eq 1 ] && [[ $cur != -* ]]; then
-                values='list release gc reserve doctor runtime'
+                values='list release gc reserve doctor relabel runtime'
             else
                 values=$_svirt_hook_flags
             fi ;;

@@ -32,7 +32,7 @@ struct ShellCompletionTests {
 
     @Test("bash: the commands, a flag from its prefix, and --selinux's values in both spellings")
     func bashBasics() throws {
-        #expect(try Self.complete(["svirt-hook", ""]) == ["list", "release", "gc", "reserve", "doctor", "runtime"])
+        #expect(try Self.complete(["svirt-hook", ""]) == ["list", "release", "gc", "reserve", "doctor", "relabel", "runtime"])
         #expect(try Self.complete(["svirt-hook", "--sel"]) == ["--selinux"])
         #expect(try Self.complete(["svirt-hook", "--selinux", ""]) == ["auto", "on", "off"])
         // `--selinux=o` as bash splits it at '=' (COMP_WORDBREAKS), and whole.
@@ -40,6 +40,9 @@ struct ShellCompletionTests {
         #expect(try Self.complete(["svirt-hook", "--selinux", "="]) == ["auto", "on", "off"])
         #expect(try Self.complete(["svirt-hook", "--selinux=o"]) == ["--selinux=on", "--selinux=off"])
         #expect(try Self.complete(["svirt-hook", "--relabel-root", ""]) == ["z", "Z"])
+        #expect(try Self.complete(["svirt-hook", "--relabel-source", "/us"]) == ["/usr"])
+        #expect(try Self.complete(["svirt-hook", "--relabel-source=/srv/v="]) == ["--relabel-source=/srv/v=z", "--relabel-source=/srv/v=Z"])
+        #expect(try Self.complete(["svirt-hook", "relabel", "--l"]) == ["--level", "--label"])
         #expect(try Self.complete(["svirt-hook", "--no-reserve", "--state-dir", "/us"]) == ["/usr"])
         #expect(try Self.complete(["svirt-hook", "reserve", "k1", "--l"]) == ["--level"])
         // After the real runtime's first argument, nothing of ours.
@@ -82,6 +85,13 @@ struct ShellCompletionTests {
         }
         let doctor = try hook(["doctor", "--help"])
         #expect(Set(try Self.complete(["svirt-hook", "doctor", "-"])) == Self.flags(in: doctor.stdoutText).union(["--help"]))
+        let relabel = try hook(["relabel", "--help"])
+        let relabelFlags = Set(relabel.stdoutText.split(separator: "\n").compactMap { line -> String? in
+            let word = line.drop(while: { $0 == " " }).prefix(while: { $0 != " " })
+            return line.hasPrefix("  ") && word.hasPrefix("--") ? String(word) : nil
+        })
+        #expect(relabelFlags.contains("--shared"))
+        #expect(Set(try Self.complete(["svirt-hook", "relabel", "-"])) == relabelFlags)
     }
 
     @Test("zsh: the script parses and names every option of --help and the commands",
@@ -92,9 +102,10 @@ struct ShellCompletionTests {
         let text = try String(contentsOfFile: Self.zshScript, encoding: .utf8)
         #expect(text.hasPrefix("#compdef svirt-hook\n"))
         for flag in try Self.helpOptions() {
-            #expect(text.contains("'\(flag)[") || text.contains("'\(flag)=["), "_svirt-hook lacks \(flag)")
+            // '*--flag' marks one that may be given more than once.
+            #expect(["'", "'*"].contains { text.contains("\($0)\(flag)[") || text.contains("\($0)\(flag)=[") }, "_svirt-hook lacks \(flag)")
         }
-        for command in ["list", "release", "gc", "reserve", "doctor", "runtime"] {
+        for command in ["list", "release", "gc", "reserve", "doctor", "relabel", "runtime"] {
             #expect(text.contains("'\(command):"), "_svirt-hook lacks \(command)")
         }
     }
