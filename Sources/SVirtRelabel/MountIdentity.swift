@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The system calls whose absence decides how mount points are recognized,
 /// with a way for tests to pretend an older kernel (or a seccomp filter)

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SVirtSystem
 
 /// The mounts of our mount namespace, from /proc/self/mountinfo, reduced to

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SVirtSystem
 
 /// Relabels a tree (a bind-mount source) to one file label, safely against

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SVirtSystem
 
 /// The relabel source, resolved once and pinned by an LinuxFlag.openPath descriptor.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SVirtSystem
 
 /// Locks that keep tree stamps true while svirt processes relabel at once,

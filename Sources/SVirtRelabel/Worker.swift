@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// One thread's walking: its own buffers (no allocation per entry) and
 /// counts, added to the walk's when the thread is done.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// An errno value with its C name's meaning, so errors can say "EACCES" and
 /// callers can match on the exact cause (ENOENT mid-walk is not a failure).

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// An open file descriptor. Not closed implicitly: callers pair `open` with
 /// `defer { fd.close() }`, which keeps ownership visible at the call site.

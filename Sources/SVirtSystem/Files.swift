@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Whole-file operations with the guarantees a hook needs: bounded reads and
 /// writes that are either complete or absent.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Facts about this process and its environment, read at the edge so the
 /// logic below can take them as plain values.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// syslog(3): podman throws a precreate hook's stderr away, so every failure
 /// is also sent here (journald collects it on systemd hosts).

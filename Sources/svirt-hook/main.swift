@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SVirtHook
 
 // Dispatch only: each mode lives in its own file. Invoked as `svirt-runc`

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 @_spi(Bench) import SVirtRelabel
 
 func complain(_ line: String) {
