@@ -443,18 +443,16 @@ public struct ReservationStore: Sendable {
                 fd.close()
                 throw .corrupt(path, "\(kind), not a record")
             }
-            while flock(raw, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
-                if errno == EINTR { continue }
-                let err = Errno.current
+            do {
+                guard try fd.lock(wait: wait) else {
+                    fd.close()
+                    return nil
+                }
+            } catch {
                 fd.close()
-                if err == .wouldBlock { return nil }
-                throw .io(SystemError("flock", path: path, errno: err))
+                throw .io(SystemError("flock", path: path, errno: error.errno))
             }
-            var mine = stat(), current = stat()
-            if fstat(raw, &mine) == 0 && lstat(path, &current) == 0
-                && mine.st_ino == current.st_ino && mine.st_dev == current.st_dev {
-                return KeyLock(fd: fd)
-            }
+            if fd.isStill(named: path) { return KeyLock(fd: fd) }
             fd.close()
         }
     }

@@ -37,10 +37,16 @@ public struct StoreProbe: Equatable, Sendable {
         for path in [a, b] {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else { return StoreProbe(fileSystem: name, problem: "not writable: \(Errno.current)") }
-            if path == a, flock(fd, LOCK_EX | LOCK_NB) != 0 {
-                let err = Errno.current
-                close(fd)
-                return StoreProbe(fileSystem: name, problem: "flock fails: \(err)")
+            if path == a {
+                do {
+                    guard try FileDescriptor(rawValue: fd).lock(wait: false) else {
+                        close(fd)
+                        return StoreProbe(fileSystem: name, problem: "flock on a new file reports it held")
+                    }
+                } catch {
+                    close(fd)
+                    return StoreProbe(fileSystem: name, problem: "flock fails: \(error.errno)")
+                }
             }
             close(fd)
         }

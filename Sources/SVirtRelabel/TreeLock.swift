@@ -109,12 +109,16 @@ final class TreeLock {
         while true {
             let fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return nil }
+            let file = FileDescriptor(rawValue: fd)
             // Polled rather than blocking: flock has no timeout of its own,
             // and a signal-based one would need process-wide state.
-            while flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
-                let e = errno
-                if e == EINTR { continue }
-                guard e == EWOULDBLOCK, wait else {
+            while true {
+                guard let locked = try? file.lock(shared: shared, wait: false) else {
+                    close(fd)
+                    return nil
+                }
+                if locked { break }
+                guard wait else {
                     close(fd)
                     return nil
                 }
@@ -126,10 +130,7 @@ final class TreeLock {
                 usleep(pause)
                 pause = min(pause * 2, 50_000)
             }
-            var held = stat()
-            var named = stat()
-            if fstat(fd, &held) == 0, fstatat(dir, name, &named, AT_SYMLINK_NOFOLLOW) == 0,
-               held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+            if file.isStill(named: name, relativeTo: FileDescriptor(rawValue: dir)) {
                 // Fixed width, written in one call at offset 0: holders of a
                 // shared lock overwrite each other whole, never in part.
                 let digits = String(getpid())

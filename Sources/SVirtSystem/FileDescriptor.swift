@@ -106,4 +106,28 @@ public struct FileDescriptor: Hashable, Sendable {
         try syscall("fstat") { fstat(rawValue, &st) }
         return st
     }
+
+    /// flock(2) on this file, waiting when `wait`. false when `wait` is
+    /// false and another descriptor holds it; EINTR is retried.
+    public func lock(shared: Bool = false, wait: Bool) throws(SystemError) -> Bool {
+        let operation = (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)
+        while flock(rawValue, operation) != 0 {
+            let err = Errno.current
+            if err == .interrupted { continue }
+            if err == .wouldBlock && !wait { return false }
+            throw SystemError("flock", errno: err)
+        }
+        return true
+    }
+
+    /// Whether the file open here is still the one named `name` (relative
+    /// to `dir`, not following a final symlink). A lock file replaced or
+    /// removed while we waited for its lock is no longer its name's: the
+    /// caller locks the current one instead (the lock-then-verify step
+    /// both the reservation store and the tree locks rest on).
+    public func isStill(named name: String, relativeTo dir: FileDescriptor = .currentDirectory) -> Bool {
+        var held = stat(), named = stat()
+        return fstat(rawValue, &held) == 0 && fstatat(dir.rawValue, name, &named, AT_SYMLINK_NOFOLLOW) == 0
+            && held.st_dev == named.st_dev && held.st_ino == named.st_ino
+    }
 }
