@@ -176,8 +176,12 @@ public struct ReservationStore: Sendable {
     }
 
     /// Records `level` for `key` as the user asked, joining the level's other
-    /// holders. Never refused because the level is shared.
-    public func claim(_ level: MCSLevel, key: String, rootPath: String?, holder: String? = nil) throws(ReservationError) {
+    /// holders. Never refused because the level is shared: the container
+    /// already carries it (podman chose it, or a user did). Returns those
+    /// other holders ("KEY (HOLDER)"), so the caller can say that these
+    /// containers are not separated from each other.
+    @discardableResult
+    public func claim(_ level: MCSLevel, key: String, rootPath: String?, holder: String? = nil) throws(ReservationError) -> [String] {
         let name = try Self.entryName(key: key)
         try Self.checkRoot(rootPath)
         guard EntryName.encode(level.description).first != "~" else {
@@ -190,7 +194,7 @@ public struct ReservationStore: Sendable {
         let held = existing.map { holderExists($0.level, name) } ?? false
         if held && record.level == level {
             if record.adding(rootPath: rootPath, holder: holder) { try writeRecord(record, name: name) }
-            return
+            return otherHolders(of: level, besides: name)
         }
         try addHolder(name, to: level)
         if record.level != level || !held {
@@ -203,6 +207,19 @@ public struct ReservationStore: Sendable {
         // stale record and an orphan holder, both repaired.
         if let old = existing?.level, old != level { removeHolder(name, from: old) }
         try writeRecord(record, name: name)
+        return otherHolders(of: level, besides: name)
+    }
+
+    /// The keys besides `name` holding `level`, each with its record's
+    /// holder when it names one. Best effort, read without locks: it only
+    /// words a warning.
+    private func otherHolders(of level: MCSLevel, besides name: String) -> [String] {
+        let names = (try? StoreSystem.entries(levelPath(level), noFollow: true)) ?? []
+        return names.filter { $0 != name && !$0.hasPrefix(".") }.sorted().map { other in
+            let key = EntryName.decode(other) ?? other
+            let record = (try? StoreSystem.readSmall("\(keysPath)/\(other)")).flatMap { try? KeyRecord(parsing: $0) }
+            return record?.holder.map { "\(key) (\($0))" } ?? key
+        }
     }
 
     /// Frees what `key` holds. Returns the levels it held (empty when it held

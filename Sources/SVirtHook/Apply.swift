@@ -18,30 +18,35 @@ public enum Apply {
     /// only then).
     public static func complete(_ draft: Draft,
                                 allocator: () throws(HookError) -> any LevelAllocator) throws(HookError) -> Plan {
-        let level = draft.need == .none ? nil : try level(for: draft.need, allocator: allocator())
-        return try draft.plan(level: level)
+        let (level, notices) = draft.need == .none ? (nil, []) : try level(for: draft.need, allocator: allocator())
+        var plan = try draft.plan(level: level)
+        plan.notices += notices
+        return plan
     }
 
     /// Records the levels a container holds, or reserves one; the reserved
-    /// level, nil for a claim.
-    public static func level(for need: LevelNeed, allocator: any LevelAllocator) throws(HookError) -> MCSLevel? {
+    /// level (nil for a claim) and what the allocator warned of (a claimed
+    /// level other containers hold too).
+    public static func level(for need: LevelNeed,
+                             allocator: any LevelAllocator) throws(HookError) -> (MCSLevel?, [String]) {
         switch need {
         case .none:
-            return nil
+            return (nil, [])
         case .claim(let levels, let key):
+            var notices: [String] = []
             for level in levels {
                 do {
-                    try allocator.claim(level, for: key)
+                    if let notice = try allocator.claim(level, for: key) { notices.append(notice) }
                 } catch let error as HookError {
                     throw error
                 } catch {
                     throw HookError(.reservation, "record level \(level) for \(key): \(error)")
                 }
             }
-            return nil
+            return (nil, notices)
         case .reserve(let key, let range):
             do {
-                return try allocator.level(for: key, range: range)
+                return (try allocator.level(for: key, range: range), [])
             } catch let error as HookError {
                 throw error
             } catch {

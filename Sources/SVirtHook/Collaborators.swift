@@ -31,7 +31,9 @@ public protocol LevelAllocator {
     func level(for key: ContainerKey?, range: CategoryRange) throws -> MCSLevel
     /// Records a level the container already has (a user label or a
     /// `level:` option), so no generated level collides with it.
-    func claim(_ level: MCSLevel, for key: ContainerKey) throws
+    /// Returns a warning when other containers hold the level too: they
+    /// are not separated from each other.
+    func claim(_ level: MCSLevel, for key: ContainerKey) throws -> String?
 }
 
 /// Relabels one bind-mount source tree (SVirtRelabel is the real one).

@@ -36,5 +36,5 @@ public struct RandomLevelAllocator: LevelAllocator, Sendable {
     }
 
     /// Nothing to record: this allocator keeps no state.
-    public func claim(_ level: MCSLevel, for key: ContainerKey) throws {}
+    public func claim(_ level: MCSLevel, for key: ContainerKey) throws -> String? { nil }
 }

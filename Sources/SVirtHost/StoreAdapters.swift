@@ -26,12 +26,17 @@ public struct StoreAllocator: LevelAllocator {
         }
     }
 
-    public func claim(_ level: MCSLevel, for key: ContainerKey) throws {
+    public func claim(_ level: MCSLevel, for key: ContainerKey) throws -> String? {
+        let others: [String]
         do {
-            try store.claim(level, key: key.key, rootPath: key.rootPath, holder: key.holder)
+            others = try store.claim(level, key: key.key, rootPath: key.rootPath, holder: key.holder)
         } catch {
             throw HookError(.reservation, error.description)
         }
+        guard !others.isEmpty else { return nil }
+        let who = key.holder.map { "\(key.key) (\($0))" } ?? key.key
+        return "level \(level) of \(who) is also held by \(others.joined(separator: ", ")): "
+            + "these containers are not separated from each other (a level the engine or a user chose, not svirt-hook)"
     }
 }
 

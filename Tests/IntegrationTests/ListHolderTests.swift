@@ -31,3 +31,22 @@ struct ListHolderTests {
         #expect(text.contains("podman d8a27e1982fe"))
     }
 }
+
+@Suite("svirt-hook binary: a level two containers carry")
+struct SharedLevelBinaryTests {
+    @Test("the second container given a level the store holds for another is warned about on stderr, and still labeled")
+    func secondHolderWarned() throws {
+        let dir = try TemporaryDirectory(prefix: "shared")
+        let state = dir.file("state")
+        func config(_ root: String) -> Data {
+            Data(#"{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/","selinuxLabel":"system_u:system_r:svirt_lxc_net_t:s0:c5,c6"},"root":{"path":"\#(root)"},"hostname":"\#(root.split(separator: "/").last!)"}"#.utf8)
+        }
+        let first = try hook(labelFlags + ["--stage", "precreate", "--state-dir", state], stdin: config(dir.file("one")))
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(!first.stderr.contains("also held"), "\(first.stderr)")
+        let second = try hook(labelFlags + ["--stage", "precreate", "--state-dir", state], stdin: config(dir.file("two")))
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("svirt-hook: level s0:c5,c6 of root:\(dir.file("two")) (hostname two) is also held by root:\(dir.file("one")) (hostname one)"), "\(second.stderr)")
+        #expect(second.stderrLines.count == 1)
+    }
+}

@@ -483,3 +483,18 @@ struct ContainerGoneTests {
         #expect(rows["by-hand"]?.containerGone == false)
     }
 }
+
+@Suite("ReservationStore: a claimed level other containers hold")
+struct SharedClaimTests {
+    @Test("claim names the other holders of the level, with their holder text; none for a level of its own")
+    func claimReportsOthers() throws {
+        let dir = try StateDir()
+        let store = try dir.store()
+        let level = try level("s0:c5,c6")
+        #expect(try store.claim(level, key: "root:/a", rootPath: "/a", holder: "podman aaaaaaaaaaaa").isEmpty)
+        #expect(try store.claim(level, key: "root:/a", rootPath: "/a").isEmpty, "a repeat start of the same container")
+        let others = try store.claim(level, key: "root:/b", rootPath: "/b", holder: "podman bbbbbbbbbbbb")
+        #expect(others == ["root:/a (podman aaaaaaaaaaaa)"])
+        #expect(try store.claim(level, key: "root:/a", rootPath: "/a") == ["root:/b (podman bbbbbbbbbbbb)"])
+    }
+}

@@ -91,3 +91,16 @@ struct NothingToDoTests {
         #expect(r.calls.isEmpty)
     }
 }
+
+@Suite("A claimed level others hold is said, not refused")
+struct SharedLevelNoticeTests {
+    @Test("the allocator's warning for a shared claimed level reaches the run's notices, and the run succeeds")
+    func sharedClaimNotice() throws {
+        let allocator = RecordingAllocator()
+        allocator.sharedNotice = "level s0:c5,c6 of root:/r is also held by root:/other"
+        let input = #"{"ociVersion":"1","process":{"selinuxLabel":"system_u:system_r:container_t:s0:c5,c6"},"root":{"path":"/r"}}"#
+        let result = try HookRun.run(input: Array(input.utf8), options: HookOptions(), environment: environment(allocator: allocator))
+        #expect(result.notices == ["level s0:c5,c6 of root:/r is also held by root:/other"])
+        #expect(allocator.claims.count == 1)
+    }
+}

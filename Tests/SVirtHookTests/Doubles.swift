@@ -18,9 +18,12 @@ final class RecordingAllocator: LevelAllocator, @unchecked Sendable {
         return next
     }
 
-    func claim(_ level: MCSLevel, for key: ContainerKey) throws {
+    /// What claim says for a level, as the store would for a shared one.
+    var sharedNotice: String?
+    func claim(_ level: MCSLevel, for key: ContainerKey) throws -> String? {
         if let failure { throw failure }
         claims.append((level, key))
+        return sharedNotice
     }
 }
 
