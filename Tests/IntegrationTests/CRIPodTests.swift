@@ -38,22 +38,7 @@ final class CRIPodTests {
         let d = dir
         cri = CRIClient(python: CRIClient.python!, socket: d.file("sock"), generated: d.file("cri-gen"))
         try FileManager.default.createSymbolicLink(atPath: d.file("svirt-runc"), withDestinationPath: Paths.binary)
-        try d.write("recorder", """
-        #!/bin/sh
-        echo "$*" >> \(d.file("calls"))
-        b=; id=; prev=; create=
-        for a in "$@"; do
-          [ "$a" = create ] && create=1
-          [ "$prev" = --bundle ] && b="$a"
-          prev="$a"; id="$a"
-        done
-        if [ -n "$create" ] && [ -n "$b" ]; then
-          cp "$b/config.json" \(d.file("received-"))"$id".json
-          /usr/bin/jq 'del(.process.selinuxLabel, .linux.mountLabel)' "$b/config.json" > "$b/config.json.tmp" &&
-            mv "$b/config.json.tmp" "$b/config.json"
-        fi
-        exec \(Tool.path("runc")!) "$@"
-        """, executable: true)
+        try writeRecorder(in: d)
         try FileManager.default.createDirectory(atPath: d.file("cni-conf"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: d.file("cni-bin"), withIntermediateDirectories: true)
         let section = #"[plugins."io.containerd.grpc.v1.cri""#
@@ -82,27 +67,13 @@ final class CRIPodTests {
 
         // The shim inherits containerd's environment and runs the runc
         // binary, so the wrapper's settings go in containerd's.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tool.path("containerd")!)
-        process.arguments = ["--config", d.file("config.toml"), "--root", d.file("root"), "--state", d.file("state"),
-                             "--address", d.file("sock")]
-        process.environment = [
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "SVIRT_RUNTIME": d.file("recorder"),
-            "SVIRT_HOOK_FLAGS": (labelFlags + ["--state-dir", d.file("svirt-state")]).joined(separator: " "),
-        ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        _ = FileManager.default.createFile(atPath: d.file("containerd.log"), contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: d.file("containerd.log"))
-        try process.run()
-        daemon = process
-        let deadline = Date().addingTimeInterval(15)
-        var up = false
-        while !up && Date() < deadline {
-            up = (try? cri.invoke("Version", timeout: 5))?.status == 0
-            if !up { usleep(100_000) }
-        }
-        guard up else { throw TestFailure("containerd's CRI did not answer within 15 s: \(log())") }
+        let client = cri
+        daemon = try startDaemon(
+            Tool.path("containerd")!,
+            ["--config", d.file("config.toml"), "--root", d.file("root"), "--state", d.file("state"), "--address", d.file("sock")],
+            environment: ["SVIRT_RUNTIME": d.file("recorder"),
+                          "SVIRT_HOOK_FLAGS": (labelFlags + ["--state-dir", d.file("svirt-state")]).joined(separator: " ")],
+            log: d.file("containerd.log"), name: "containerd's CRI") { (try? client.invoke("Version", timeout: 5))?.status == 0 }
 
         // The pause image: busybox, entrypoint `sleep 3600`, in the
         // namespace the CRI plugin uses, unpacked for its snapshotter.

@@ -38,26 +38,15 @@ final class ContainerdWrapperTests {
 
         // The shim inherits containerd's environment, and the shim runs the
         // runc binary: this is how an operator configures the wrapper.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tool.path("containerd")!)
-        process.arguments = ["--config", d.file("config.toml"), "--root", d.file("root"), "--state", d.file("state"),
-                             "--address", d.file("sock")]
-        process.environment = [
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "SVIRT_RUNTIME": d.file("recorder"),
-            "SVIRT_HOOK_FLAGS": (labelFlags + ["--state-dir", d.file("svirt-state")]).joined(separator: " "),
-        ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        _ = FileManager.default.createFile(atPath: d.file("containerd.log"), contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: d.file("containerd.log"))
-        try process.run()
-        daemon = process
-        var up = false
-        for _ in 0..<100 where !up {
-            up = (try? run(ctr[0], Array(ctr.dropFirst()) + ["version"], timeout: 10))?.status == 0
-            if !up { usleep(100_000) }
+        let ctr = self.ctr
+        daemon = try startDaemon(
+            Tool.path("containerd")!,
+            ["--config", d.file("config.toml"), "--root", d.file("root"), "--state", d.file("state"), "--address", d.file("sock")],
+            environment: ["SVIRT_RUNTIME": d.file("recorder"),
+                          "SVIRT_HOOK_FLAGS": (labelFlags + ["--state-dir", d.file("svirt-state")]).joined(separator: " ")],
+            log: d.file("containerd.log"), name: "containerd") {
+            (try? run(ctr[0], Array(ctr.dropFirst()) + ["version"], timeout: 10))?.status == 0
         }
-        guard up else { throw TestFailure("containerd did not start: \((try? String(contentsOfFile: d.file("containerd.log"), encoding: .utf8)) ?? "")") }
 
         // An OCI archive of a busybox image, made with podman from a rootfs tar.
         try makeRootfs(at: d.file("rootfs"))

@@ -43,21 +43,11 @@ final class DockerWrapperTests {
         ]
         try writeJSON(daemonConfig, to: d.file("daemon.json"))
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tool.path("dockerd")!)
-        process.arguments = ["--config-file", d.file("daemon.json")]
-        process.environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        _ = FileManager.default.createFile(atPath: d.file("dockerd.log"), contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: d.file("dockerd.log"))
-        try process.run()
-        daemon = process
-        var up = false
-        for _ in 0..<150 where !up {
-            up = (try? run(docker[0], Array(docker.dropFirst()) + ["version"], timeout: 10))?.status == 0
-            if !up { usleep(100_000) }
+        let docker = self.docker
+        daemon = try startDaemon(Tool.path("dockerd")!, ["--config-file", d.file("daemon.json")], environment: [:],
+                                 log: d.file("dockerd.log"), name: "dockerd") {
+            (try? run(docker[0], Array(docker.dropFirst()) + ["version"], timeout: 10))?.status == 0
         }
-        guard up else { throw TestFailure("dockerd did not start within 15 s: \((try? String(contentsOfFile: d.file("dockerd.log"), encoding: .utf8)) ?? "")") }
 
         try makeRootfs(at: d.file("rootfs"))
         try run("/bin/tar", ["-C", d.file("rootfs"), "-cf", d.file("rootfs.tar"), "."])

@@ -298,3 +298,27 @@ func writeRecorder(in d: TemporaryDirectory) throws {
     exec \(Tool.path("runc")!) "$@"
     """, executable: true)
 }
+
+/// Starts an engine's daemon for a test (stderr to `log`, PATH set, plus
+/// `environment`) and waits until `ready` says it answers: bounded, 15 s,
+/// then the log is the failure.
+func startDaemon(_ executable: String, _ arguments: [String], environment: [String: String], log: String,
+                 name: String, ready: () -> Bool) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        .merging(environment) { _, new in new }
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
+    process.standardError = FileHandle(forWritingAtPath: log)
+    try process.run()
+    let deadline = Date().addingTimeInterval(15)
+    while Date() < deadline {
+        if ready() { return process }
+        usleep(100_000)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    throw TestFailure("\(name) did not answer within 15 s: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+}
