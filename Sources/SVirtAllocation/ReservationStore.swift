@@ -124,7 +124,11 @@ public struct ReservationStore: Sendable {
             try syscall("access", path: keysPath) { access(keysPath, R_OK | X_OK) }
             try syscall("access", path: levelsPath) { access(levelsPath, R_OK | X_OK) }
         } catch {
-            throw .io(error)
+            // Named by the store too: a failing parent (mkdir /nonexistent)
+            // does not say which store it was for.
+            let named = error.path.map { $0.hasPrefix(trimmed) } ?? false
+            guard !named else { throw .io(error) }
+            throw ReservationError(.io(error), "reservation store \(trimmed): \(error) (errno \(error.errno.rawValue))")
         }
     }
 

@@ -18,7 +18,25 @@ public enum Apply {
     /// only then).
     public static func complete(_ draft: Draft,
                                 allocator: () throws(HookError) -> any LevelAllocator) throws(HookError) -> Plan {
-        let (level, notices) = draft.need == .none ? (nil, []) : try level(for: draft.need, allocator: allocator())
+        var level: MCSLevel?
+        var notices: [String] = []
+        switch draft.need {
+        case .none:
+            break
+        case .claim(let levels, _):
+            // The container carries its level already: a store that cannot
+            // be had (a rootless caller without one, a full disk) must not
+            // stop it. It is said, since no other container is kept off
+            // that level then.
+            do {
+                (level, notices) = try self.level(for: draft.need, allocator: allocator())
+            } catch where error.code == .reservation {
+                let text = levels.map(\.description).joined(separator: " ")
+                notices = ["level \(text) not recorded, so it is not kept from other containers: \(error.message)"]
+            }
+        case .reserve:
+            (level, notices) = try self.level(for: draft.need, allocator: allocator())
+        }
         var plan = try draft.plan(level: level)
         plan.notices += notices
         return plan

@@ -20,6 +20,24 @@ public struct HookOptions: Sendable, Equatable {
     public var requireLabel = false
     public var stateDirectory = HookOptions.defaultStateDirectory
     public static let defaultStateDirectory = "/var/lib/svirt-hook"
+    /// Why there is no store for this caller (no home to keep it in); the
+    /// run fails with it only when it needs a store.
+    public var stateDirectoryProblem: String?
+
+    /// The store a caller gets without --state-dir. root's is the system's.
+    /// Anyone else cannot write that one: rootless podman runs its hooks as
+    /// the user, with an empty environment, so the user gets a store of
+    /// their own, found from the uid: HOME/.local/share/svirt-hook, beside
+    /// podman's own rootless storage (~/.local/share/containers), which
+    /// keeps it, as podman keeps containers, across reboots. Levels are
+    /// unique within it; across users the running-process scan keeps a
+    /// fresh level off any level a process runs at, and the users' files
+    /// are apart by their owners anyway. nil when the uid has no home.
+    public static func defaultStateDirectory(uid: UInt32, home: String?) -> String? {
+        if uid == 0 { return defaultStateDirectory }
+        guard let home, home.hasPrefix("/") else { return nil }
+        return (home == "/" ? "" : home) + "/.local/share/svirt-hook"
+    }
     public var noReserve = false
     public var relabelRoot: RelabelMode?
     /// See HookSettings.privilegedType.

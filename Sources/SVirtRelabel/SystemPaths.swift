@@ -88,30 +88,3 @@ enum InvokingUserHomes {
     }
 }
 
-/// Entries of a passwd(5) file: `name:password:uid:gid:gecos:home:shell`.
-struct PasswordFile {
-    struct User: Equatable {
-        let name: String
-        let uid: uid_t
-        let home: String
-    }
-
-    static func load(_ path: String = "/etc/passwd") -> [User] {
-        guard let bytes = try? Files.read(path, limit: 16 << 20) else { return [] }
-        return parse(String(decoding: bytes, as: UTF8.self))
-    }
-
-    /// Lines that are not seven fields with a numeric uid and an absolute
-    /// home are skipped (comments, NIS `+` lines). Split as bytes, like the
-    /// paths (see SystemPathPolicy): a ":" or "/" followed by a combining
-    /// mark is one Swift Character, and would hide a user's home.
-    static func parse(_ text: String) -> [User] {
-        text.utf8.split(separator: UInt8(ascii: "\n")).compactMap { line in
-            let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-            guard fields.count == 7, let uid = uid_t(String(decoding: fields[2], as: UTF8.self)),
-                  fields[5].first == UInt8(ascii: "/") else { return nil }
-            return User(name: String(decoding: fields[0], as: UTF8.self), uid: uid,
-                        home: String(decoding: fields[5], as: UTF8.self))
-        }
-    }
-}

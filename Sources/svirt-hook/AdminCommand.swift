@@ -36,7 +36,9 @@ enum AdminCommand {
             return fail(.usage, "svirt-hook \(command): \(problem)")
         }
         let json = args.has("--json")
-        let directory = args.value("--state-dir") ?? HookOptions.defaultStateDirectory
+        // The caller's own store by default, as the hook picks it (a user's
+        // rootless containers are in their home's).
+        let directory = args.value("--state-dir") ?? HookCommand.callerStateDirectory().0
         let store: ReservationStore
         do {
             // Only reserve creates a store: reading or freeing a mistyped

@@ -190,12 +190,7 @@ struct Host {
 
     /// Users with a login home (uid >= 1000), from passwd.
     private func homes() -> [(String, String)] {
-        guard let passwd = read("/etc/passwd") else { return [] }
-        return passwd.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: ":", omittingEmptySubsequences: false)
-            guard f.count >= 7, let uid = Int(f[2]), uid >= 1000, uid < 65534, f[5].hasPrefix("/") else { return nil }
-            return (String(f[0]), String(f[5]))
-        }
+        PasswordFile.load(path("/etc/passwd")).filter { $0.uid >= 1000 && $0.uid < 65534 }.map { ($0.name, $0.home) }
     }
 
     private func crioDirs() -> [String] {

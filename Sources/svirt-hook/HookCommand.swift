@@ -148,6 +148,7 @@ enum HookCommand {
             },
             allocator: { () throws(HookError) -> any LevelAllocator in
                 if options.noReserve { return RandomLevelAllocator() }
+                if let problem = options.stateDirectoryProblem { throw HookError(.reservation, problem) }
                 return StoreAllocator(store: try openStore(stateDirectory),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
@@ -155,7 +156,7 @@ enum HookCommand {
                 TreeRelabeler(full: options.fullRelabel, progress: TreeRelabeler.ProgressLog { log.log(.info, $0) })
             },
             release: { () throws(HookError) -> (any ReservationRelease)? in
-                guard !options.noReserve else { return nil }
+                guard !options.noReserve, options.stateDirectoryProblem == nil else { return nil }
                 do throws(ReservationError) {
                     return StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false))
                 } catch where error.kind == .notFound {
@@ -224,6 +225,8 @@ enum HookCommand {
             // gc and poststop judge recorded paths from anywhere: the store must not move with the cwd.
             guard dir.hasPrefix("/") else { throw HookError(.usage, "--state-dir must be an absolute path, not \(dir)") }
             o.stateDirectory = dir
+        } else {
+            (o.stateDirectory, o.stateDirectoryProblem) = callerStateDirectory()
         }
         o.sourceRules = try args.all("--relabel-source").map { text throws(HookError) in try SourceRule(parsing: text) }
         o.requireLabel = args.has("--require-label")
@@ -236,6 +239,15 @@ enum HookCommand {
         ProcessInfo.writeError("svirt-hook: \(error.message)")
         log.log(.error, error.message)
         return error.code
+    }
+
+    /// HookOptions.defaultStateDirectory(uid:home:) for this process.
+    static func callerStateDirectory() -> (String, String?) {
+        let uid = getuid()
+        let home = uid == 0 ? nil : PasswordFile.load().first { $0.uid == uid }?.home
+        if let dir = HookOptions.defaultStateDirectory(uid: uid, home: home) { return (dir, nil) }
+        return (HookOptions.defaultStateDirectory,
+                "no reservation store for uid \(uid): it has no home in /etc/passwd to keep one in (pass --state-dir)")
     }
 
     static func openStore(_ directory: String) throws(HookError) -> ReservationStore {

@@ -50,3 +50,36 @@ struct SharedLevelBinaryTests {
         #expect(second.stderrLines.count == 1)
     }
 }
+
+/// The hook run as an unprivileged user, as rootless podman runs it (with
+/// an empty environment): `nobody`, whose home /nonexistent cannot hold a
+/// store.
+@Suite("svirt-hook binary as a user without a store of their own",
+       .enabled(if: Tool.missing(["setpriv"], root: true) == nil))
+struct RootlessCallerTests {
+    static func asNobody(_ arguments: [String], stdin: Data) throws -> RunResult {
+        try run(Tool.path("setpriv")!, ["--reuid=65534", "--regid=65534", "--clear-groups", Paths.binary] + arguments,
+                stdin: stdin, environment: [:])
+    }
+
+    @Test("a container that carries podman's label starts, with a notice that its level is not recorded")
+    func labeledStartsWithNotice() throws {
+        let config = Data(#"{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/","selinuxLabel":"system_u:system_r:svirt_lxc_net_t:s0:c5,c6"},"root":{"path":"/tmp/x"}}"#.utf8)
+        let result = try Self.asNobody(labelFlags + ["--stage", "precreate"], stdin: config)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("svirt-hook: level s0:c5,c6 not recorded, so it is not kept from other containers: "), "\(result.stderr)")
+        #expect(result.stderr.contains("/nonexistent/.local/share/svirt-hook"), "the user's own store is the one tried: \(result.stderr)")
+        #expect(result.stderrLines.count == 1)
+        #expect(!result.stdout.isEmpty)
+    }
+
+    @Test("a container that needs a level fails with exit 6 naming the user's store, not the system's")
+    func unlabeledFailsClearly() throws {
+        let config = Data(#"{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/"},"root":{"path":"/tmp/x"}}"#.utf8)
+        let result = try Self.asNobody(labelFlags + ["--stage", "precreate"], stdin: config)
+        #expect(result.status == 6)
+        #expect(result.stderr.contains("/nonexistent/.local/share/svirt-hook"), "\(result.stderr)")
+        #expect(!result.stderr.contains("/var/lib/svirt-hook"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+}

@@ -104,3 +104,28 @@ struct SharedLevelNoticeTests {
         #expect(allocator.claims.count == 1)
     }
 }
+
+@Suite("A caller's own reservation store")
+struct CallerStoreTests {
+    @Test("root keeps the system store; anyone else a store in their home; no home, none")
+    func perUserStore() {
+        #expect(HookOptions.defaultStateDirectory(uid: 0, home: "/root") == "/var/lib/svirt-hook")
+        #expect(HookOptions.defaultStateDirectory(uid: 1000, home: "/home/alice") == "/home/alice/.local/share/svirt-hook")
+        #expect(HookOptions.defaultStateDirectory(uid: 1000, home: "/") == "/.local/share/svirt-hook")
+        #expect(HookOptions.defaultStateDirectory(uid: 1000, home: nil) == nil)
+        #expect(HookOptions.defaultStateDirectory(uid: 1000, home: "relative") == nil)
+    }
+
+    @Test("a config that carries its level starts although no store can be had, with a notice; one that needs a level does not")
+    func noStoreClaimNoticeReserveFails() throws {
+        let allocator = RecordingAllocator()
+        allocator.failure = HookError(.reservation, "reservation store: access /var/lib/svirt-hook/keys: Permission denied")
+        let labeled = #"{"ociVersion":"1","process":{"selinuxLabel":"system_u:system_r:container_t:s0:c5,c6"},"root":{"path":"/r"}}"#
+        let result = try HookRun.run(input: Array(labeled.utf8), options: HookOptions(), environment: environment(allocator: allocator))
+        #expect(result.notices == ["level s0:c5,c6 not recorded, so it is not kept from other containers: reservation store: access /var/lib/svirt-hook/keys: Permission denied"])
+        #expect(result.output != nil)
+
+        let unlabeled = #"{"ociVersion":"1","process":{},"root":{"path":"/r"}}"#
+        #expect(code { _ = try HookRun.run(input: Array(unlabeled.utf8), options: HookOptions(), environment: environment(allocator: allocator)) } == .reservation)
+    }
+}

@@ -1,5 +1,5 @@
 import Testing
-@testable import SVirtRelabel
+@testable import SVirtSystem
 
 @Suite("PasswordFile")
 struct PasswordFileTests {
