@@ -87,7 +87,7 @@ extension ReservationStore {
         let holders = try levelHolders(&rows)
         var matched: Set<String> = [] // "level/holder"
         let keyNames: [String]
-        do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
+        do { keyNames = try Files.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where !name.hasPrefix(".") {
             guard let row = try keyRow(name, holders: holders) else { continue }
             if row.state == .held { matched.insert("\(row.levelName)/\(name)") }
@@ -99,7 +99,7 @@ extension ReservationStore {
                 rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .emptyLevel))
             }
             for name in names where !matched.contains("\(levelName)/\(name)") {
-                if StoreSystem.nonRegularKind("\(levelsPath)/\(levelName)/\(name)") != nil { continue } // listed as corrupt
+                if Files.nonRegularKind("\(levelsPath)/\(levelName)/\(name)") != nil { continue } // listed as corrupt
                 rows.append(Reservation(levelName: levelName, level: level, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .orphanHolder))
             }
         }
@@ -112,16 +112,16 @@ extension ReservationStore {
     private func levelHolders(_ rows: inout [Reservation]) throws(ReservationError) -> [String: Set<String>] {
         var holders: [String: Set<String>] = [:]
         let levelNames: [String]
-        do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
+        do { levelNames = try Files.entries(levelsPath) } catch { throw .io(error) }
         for levelName in levelNames where !levelName.hasPrefix(".") {
             let dir = "\(levelsPath)/\(levelName)"
             let level = EntryName.decode(levelName).flatMap { MCSLevel($0) }
-            if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+            if let kind = Files.nonRegularKind(dir), kind != "a directory" {
                 rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .corrupt("\(dir): \(kind), not a level directory")))
                 continue
             }
             let names: [String]
-            do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
+            do { names = try Files.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
                 continue
             } catch where error.errno == .notDirectory {
                 rows.append(Reservation(levelName: levelName, level: level, key: nil, roots: [], since: nil, state: .corrupt("\(dir): not a level directory")))
@@ -130,7 +130,7 @@ extension ReservationStore {
             // A holder that is not a file is reported, and still counts as
             // a holder as it does for `reserve` (the level stays taken).
             for name in names {
-                if let kind = StoreSystem.nonRegularKind("\(dir)/\(name)") {
+                if let kind = Files.nonRegularKind("\(dir)/\(name)") {
                     rows.append(Reservation(levelName: levelName, level: level, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(dir)/\(name): \(kind), not a holder file")))
                 }
             }
@@ -144,11 +144,11 @@ extension ReservationStore {
     /// file of a reservation in progress or a record removed meanwhile.
     private func keyRow(_ name: String, holders: [String: Set<String>]) throws(ReservationError) -> Reservation? {
         let path = "\(keysPath)/\(name)"
-        if let kind = StoreSystem.nonRegularKind(path) {
+        if let kind = Files.nonRegularKind(path) {
             return Reservation(levelName: "?", level: nil, key: EntryName.decode(name) ?? name, roots: [], since: nil, state: .corrupt("\(path): \(kind), not a record"))
         }
         let bytes: [UInt8]
-        do { bytes = try StoreSystem.readSmall(path) } catch where error.errno == .noEntry {
+        do { bytes = try Files.readSmall(path) } catch where error.errno == .noEntry {
             return nil
         } catch { throw .io(error) }
         if bytes.isEmpty { return nil }
@@ -174,17 +174,17 @@ extension ReservationStore {
     /// report it).
     public func release(level: MCSLevel) throws(ReservationError) -> [String] {
         let dir = levelPath(level)
-        if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+        if let kind = Files.nonRegularKind(dir), kind != "a directory" {
             throw .corrupt(dir, "\(kind), not a level directory")
         }
         let names: [String]
-        do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
+        do { names = try Files.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
             return []
         } catch { throw .io(error) }
         var released: [String] = []
         for name in names {
             let holder = "\(dir)/\(name)"
-            if StoreSystem.nonRegularKind(holder) != nil { continue }
+            if Files.nonRegularKind(holder) != nil { continue }
             let lock: KeyLock?
             do { lock = try lockKey(name, wait: true, create: true) } catch {
                 guard case .corrupt = error.kind else { throw error }
@@ -208,7 +208,7 @@ extension ReservationStore {
             }
         }
         _ = rmdir(dir)
-        do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+        do { try Files.fsyncDirectory(levelsPath) } catch { throw .io(error) }
         return released
     }
 
@@ -218,13 +218,13 @@ extension ReservationStore {
     /// Returns the levels (as text) it was removed from.
     func removeHolderFiles(_ name: String) throws(ReservationError) -> [String] {
         let levelNames: [String]
-        do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
+        do { levelNames = try Files.entries(levelsPath) } catch { throw .io(error) }
         var removed: [String] = []
         for levelName in levelNames where !levelName.hasPrefix(".") {
             let dir = "\(levelsPath)/\(levelName)"
-            guard StoreSystem.nonRegularKind(dir) == "a directory" else { continue }
+            guard Files.nonRegularKind(dir) == "a directory" else { continue }
             let holder = "\(dir)/\(name)"
-            guard StoreSystem.exists(holder), StoreSystem.nonRegularKind(holder) == nil else { continue }
+            guard Files.exists(holder), Files.nonRegularKind(holder) == nil else { continue }
             if unlink(holder) != 0 {
                 if errno == ENOENT { continue }
                 throw .io(SystemError("unlink", path: holder))
@@ -233,7 +233,7 @@ extension ReservationStore {
             removed.append(EntryName.decode(levelName) ?? levelName)
         }
         if !removed.isEmpty {
-            do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+            do { try Files.fsyncDirectory(levelsPath) } catch { throw .io(error) }
         }
         return removed
     }
@@ -246,14 +246,14 @@ extension ReservationStore {
         var events: [GarbageEvent] = []
         try removeDeadTemporaries(&events)
         let keyNames: [String]
-        do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
+        do { keyNames = try Files.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where !name.hasPrefix(".") { try collectKey(name, &events) }
         let levelNames: [String]
-        do { levelNames = try StoreSystem.entries(levelsPath) } catch { throw .io(error) }
+        do { levelNames = try Files.entries(levelsPath) } catch { throw .io(error) }
         for levelName in levelNames where !levelName.hasPrefix(".") { try collectLevel(levelName, &events) }
         do {
-            try StoreSystem.fsyncDirectory(levelsPath)
-            try StoreSystem.fsyncDirectory(keysPath)
+            try Files.fsyncDirectory(levelsPath)
+            try Files.fsyncDirectory(keysPath)
         } catch { throw .io(error) }
         return events
     }
@@ -301,12 +301,12 @@ extension ReservationStore {
     /// interrupted reserve; a directory left without holders is freed.
     private func collectLevel(_ levelName: String, _ events: inout [GarbageEvent]) throws(ReservationError) {
         let dir = "\(levelsPath)/\(levelName)"
-        if let kind = StoreSystem.nonRegularKind(dir), kind != "a directory" {
+        if let kind = Files.nonRegularKind(dir), kind != "a directory" {
             events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is \(kind), not a level directory"))
             return
         }
         let names: [String]
-        do { names = try StoreSystem.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
+        do { names = try Files.entries(dir, noFollow: true) } catch where error.errno == .noEntry {
             return
         } catch where error.errno == .notDirectory {
             events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: nil, detail: "\(dir) is not a directory"))
@@ -325,7 +325,7 @@ extension ReservationStore {
                                     _ events: inout [GarbageEvent]) throws(ReservationError) -> Bool {
         let holder = "\(dir)/\(name)"
         // Checked before locking, so no lock file is created for it.
-        if let kind = StoreSystem.nonRegularKind(holder) {
+        if let kind = Files.nonRegularKind(holder) {
             events.append(GarbageEvent(kind: .corruptKept, level: levelName, key: EntryName.decode(name) ?? name, detail: "\(holder) is \(kind), not a holder file"))
             return false
         }
@@ -380,22 +380,22 @@ extension ReservationStore {
     /// dead processes.
     private func removeDeadTemporaries(_ events: inout [GarbageEvent]) throws(ReservationError) {
         let temporaries: [String]
-        do { temporaries = try StoreSystem.entries(tmpPath) } catch where error.errno == .noEntry {
+        do { temporaries = try Files.entries(tmpPath) } catch where error.errno == .noEntry {
             temporaries = [] // a store opened without creating may lack tmp/
         } catch { throw .io(error) }
         for name in temporaries {
-            guard let pid = name.split(separator: ".").first.flatMap({ Int32($0) }), !StoreSystem.processExists(pid) else { continue }
+            guard let pid = name.split(separator: ".").first.flatMap({ Int32($0) }), !ProcessInfo.processExists(pid) else { continue }
             let dir = "\(tmpPath)/\(name)"
             // Not through a link: its target is outside the store.
-            for inner in (try? StoreSystem.entries(dir, noFollow: true)) ?? [] { _ = unlink("\(dir)/\(inner)") }
+            for inner in (try? Files.entries(dir, noFollow: true)) ?? [] { _ = unlink("\(dir)/\(inner)") }
             if rmdir(dir) == 0 || unlink(dir) == 0 {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: dir))
             }
         }
         let keyNames: [String]
-        do { keyNames = try StoreSystem.entries(keysPath) } catch { throw .io(error) }
+        do { keyNames = try Files.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where name.hasPrefix(".") {
-            guard let pid = Files.temporaryOwner(name), !StoreSystem.processExists(pid) else { continue }
+            guard let pid = Files.temporaryOwner(name), !ProcessInfo.processExists(pid) else { continue }
             if unlink("\(keysPath)/\(name)") == 0 {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: "\(keysPath)/\(name)"))
             }

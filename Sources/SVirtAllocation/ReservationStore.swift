@@ -116,7 +116,7 @@ public struct ReservationStore: Sendable {
         do {
             if create {
                 try Self.makeDirectories(trimmed)
-                for path in [levelsPath, keysPath, tmpPath] { try StoreSystem.makeDirectory(path) }
+                for path in [levelsPath, keysPath, tmpPath] { try Files.makeDirectory(path) }
             }
             // Fails now, with the path, rather than on the first entry.
             var st = stat()
@@ -141,7 +141,7 @@ public struct ReservationStore: Sendable {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             try makeDirectories(String(path[..<slash]))
         }
-        try StoreSystem.makeDirectory(path, mode: 0o755)
+        try Files.makeDirectory(path, mode: 0o755)
     }
 
     // MARK: - Public operations
@@ -218,10 +218,10 @@ public struct ReservationStore: Sendable {
     /// holder when it names one. Best effort, read without locks: it only
     /// words a warning.
     private func otherHolders(of level: MCSLevel, besides name: String) -> [String] {
-        let names = (try? StoreSystem.entries(levelPath(level), noFollow: true)) ?? []
+        let names = (try? Files.entries(levelPath(level), noFollow: true)) ?? []
         return names.filter { $0 != name && !$0.hasPrefix(".") }.sorted().map { other in
             let key = EntryName.decode(other) ?? other
-            let record = (try? StoreSystem.readSmall("\(keysPath)/\(other)")).flatMap { try? KeyRecord(parsing: $0) }
+            let record = (try? Files.readSmall("\(keysPath)/\(other)")).flatMap { try? KeyRecord(parsing: $0) }
             return record?.holder.map { "\(key) (\($0))" } ?? key
         }
     }
@@ -255,7 +255,7 @@ public struct ReservationStore: Sendable {
     /// Whether `key` has a record (used by admin to tell keys from levels).
     public func holdsKey(_ key: String) -> Bool {
         guard let name = try? Self.entryName(key: key) else { return false }
-        return StoreSystem.exists("\(keysPath)/\(name)")
+        return Files.exists("\(keysPath)/\(name)")
     }
 
     // MARK: - Internals shared with admin and gc
@@ -279,7 +279,7 @@ public struct ReservationStore: Sendable {
     func levelPath(_ level: MCSLevel) -> String { "\(levelsPath)/\(EntryName.encode(level.description))" }
 
     func holderExists(_ level: MCSLevel, _ name: String) -> Bool {
-        StoreSystem.exists("\(levelPath(level))/\(name)")
+        Files.exists("\(levelPath(level))/\(name)")
     }
 
     /// Removes `name` as holder of `level`, and the level when it was the
@@ -288,7 +288,7 @@ public struct ReservationStore: Sendable {
         let dir = levelPath(level)
         _ = unlink("\(dir)/\(name)")
         _ = rmdir(dir)
-        _ = try? StoreSystem.fsyncDirectory(levelsPath)
+        _ = try? Files.fsyncDirectory(levelsPath)
     }
 
     /// Releases a locked key: holder first, then the record, so a crash in
@@ -309,11 +309,11 @@ public struct ReservationStore: Sendable {
             if rmdir(dir) != 0 && errno != ENOTEMPTY && errno != ENOENT && errno != EEXIST {
                 throw .io(SystemError("rmdir", path: dir))
             }
-            do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+            do { try Files.fsyncDirectory(levelsPath) } catch { throw .io(error) }
         }
         let path = "\(keysPath)/\(name)"
         if unlink(path) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: path)) }
-        do { try StoreSystem.fsyncDirectory(keysPath) } catch { throw .io(error) }
+        do { try Files.fsyncDirectory(keysPath) } catch { throw .io(error) }
         return freed
     }
 
@@ -322,7 +322,7 @@ public struct ReservationStore: Sendable {
     func readRecord(_ lock: KeyLock, name: String, expecting key: String?) throws(ReservationError) -> KeyRecord? {
         let path = "\(keysPath)/\(name)"
         let bytes: [UInt8]
-        do { bytes = try StoreSystem.readSmall(lock.fd, path: path) } catch { throw .io(error) }
+        do { bytes = try Files.readSmall(lock.fd, path: path) } catch { throw .io(error) }
         if bytes.isEmpty { return nil }
         let record: KeyRecord
         do { record = try KeyRecord(parsing: bytes) } catch {
@@ -366,14 +366,14 @@ public struct ReservationStore: Sendable {
         }
         func attempt(_ level: MCSLevel) throws(ReservationError) -> Bool {
             do {
-                try StoreSystem.renameNoReplace(newborn, levelPath(level))
+                try Files.renameNoReplace(newborn, levelPath(level))
             } catch where error.errno == .exists || error.errno.rawValue == ENOTEMPTY {
                 return false
             } catch {
                 throw .io(error)
             }
             taken = true
-            do { try StoreSystem.fsyncDirectory(levelsPath) } catch { throw .io(error) }
+            do { try Files.fsyncDirectory(levelsPath) } catch { throw .io(error) }
             return true
         }
 
@@ -387,7 +387,7 @@ public struct ReservationStore: Sendable {
         // Allocation pressure: free what is gone, then look at every pair.
         _ = try? collectGarbage()
         for level in LevelDraw.orderedPairs(in: range) where LevelDraw.isCandidate(level, in: range, inUse: inUse) {
-            if StoreSystem.exists(levelPath(level)) { continue }
+            if Files.exists(levelPath(level)) { continue }
             if try attempt(level) { return level }
         }
         throw ReservationError(.exhausted, "reservation store: no free level in \(range): all \(LevelDraw.pairCount(in: range)) two-category levels are held, in use or reserved (\(directory))")
@@ -400,7 +400,7 @@ public struct ReservationStore: Sendable {
         try syscall("mkdir", path: path) { mkdir(path, 0o755) }
         let file = try FileDescriptor.open("\(path)/\(holder)", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644)
         file.close()
-        try StoreSystem.fsyncDirectory(path)
+        try Files.fsyncDirectory(path)
         return path
     }
 
@@ -415,7 +415,7 @@ public struct ReservationStore: Sendable {
             let fd = openat(AT_FDCWD, "\(dir)/\(holder)", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
             if fd >= 0 {
                 close(fd)
-                do { try StoreSystem.fsyncDirectory(dir) } catch where error.errno == .noEntry {
+                do { try Files.fsyncDirectory(dir) } catch where error.errno == .noEntry {
                     continue
                 } catch { throw .io(error) }
                 return
@@ -426,8 +426,8 @@ public struct ReservationStore: Sendable {
             let newborn: String
             do { newborn = try makeNewborn(holder: holder, random: &random) } catch { throw .io(error) }
             do {
-                try StoreSystem.renameNoReplace(newborn, dir)
-                try StoreSystem.fsyncDirectory(levelsPath)
+                try Files.renameNoReplace(newborn, dir)
+                try Files.fsyncDirectory(levelsPath)
                 return
             } catch where error.errno == .exists || error.errno.rawValue == ENOTEMPTY {
                 _ = unlink("\(newborn)/\(holder)")
@@ -460,7 +460,7 @@ public struct ReservationStore: Sendable {
                 throw .io(SystemError("open", path: path, errno: err))
             }
             let fd = FileDescriptor(rawValue: raw)
-            if let kind = StoreSystem.nonRegularKind(fd: raw) {
+            if let kind = Files.nonRegularKind(fd: raw) {
                 fd.close()
                 throw .corrupt(path, "\(kind), not a record")
             }

@@ -15,9 +15,9 @@ public enum RunningLevels {
 
     static func scan(proc: String) -> Set<MCSLevel> {
         var levels: Set<MCSLevel> = []
-        guard let pids = try? StoreSystem.entries(proc) else { return levels }
+        guard let pids = try? Files.entries(proc) else { return levels }
         for pid in pids where pid.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-            guard let bytes = try? StoreSystem.readSmall("\(proc)/\(pid)/attr/current") else { continue }
+            guard let bytes = try? Files.readSmall("\(proc)/\(pid)/attr/current") else { continue }
             levels.formUnion(levelsOf(context: bytes))
         }
         return levels

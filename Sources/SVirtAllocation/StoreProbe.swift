@@ -51,7 +51,7 @@ public struct StoreProbe: Equatable, Sendable {
             close(fd)
         }
         do {
-            try StoreSystem.renameNoReplace(a, b)
+            try Files.renameNoReplace(a, b)
             return StoreProbe(fileSystem: name, problem: "rename with RENAME_NOREPLACE replaced an existing file")
         } catch where error.errno == .exists {
             return StoreProbe(fileSystem: name, problem: nil)

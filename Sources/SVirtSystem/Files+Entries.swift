@@ -1,18 +1,19 @@
 import Glibc
 import CLinux
-import SVirtSystem
 
-/// File-system calls the store needs beyond SVirtSystem's.
-enum StoreSystem {
+/// The calls the reservation store makes for its entries: a rename that
+/// never replaces, small whole-file reads, entry kinds, idempotent mkdir,
+/// directory fsync.
+extension Files {
     /// rename(2) that fails with EEXIST instead of replacing the target:
     /// a plain rename would silently replace an empty directory, which is
     /// exactly what a half-released level looks like.
-    static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
+    public static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
         try syscall("renameat2", path: to) { svirt_renameat2(AT_FDCWD, from, AT_FDCWD, to, UInt32(RENAME_NOREPLACE)) }
     }
 
     /// Reads a small file whole through `fd`, naming `path` in errors.
-    static func readSmall(_ fd: FileDescriptor, path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+    public static func readSmall(_ fd: FileDescriptor, path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
         do {
             return try fd.readAll(limit: limit)
         } catch {
@@ -20,25 +21,22 @@ enum StoreSystem {
         }
     }
 
-    static func readSmall(_ path: String) throws(SystemError) -> [UInt8] {
+    public static func readSmall(_ path: String) throws(SystemError) -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         defer { fd.close() }
         return try readSmall(fd, path: path)
     }
 
-    static func entries(_ path: String, noFollow: Bool = false) throws(SystemError) -> [String] {
-        try Files.entries(path, noFollow: noFollow)
-    }
 
     /// What a store entry is when it is not a regular file ("a directory",
     /// "a symbolic link", ...); nil for a regular file or one that is gone.
-    static func nonRegularKind(_ path: String) -> String? {
+    public static func nonRegularKind(_ path: String) -> String? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
         return kindName(st.st_mode)
     }
 
-    static func nonRegularKind(fd: Int32) -> String? {
+    public static func nonRegularKind(fd: Int32) -> String? {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
         return kindName(st.st_mode)
@@ -55,13 +53,13 @@ enum StoreSystem {
         }
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
     }
 
     /// mkdir that treats an existing directory as success.
-    static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(SystemError) {
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(SystemError) {
         if mkdir(path, mode) == 0 { return }
         let err = Errno.current
         var st = stat()
@@ -69,14 +67,9 @@ enum StoreSystem {
         throw SystemError("mkdir", path: path, errno: err == .exists ? .notDirectory : err)
     }
 
-    static func fsyncDirectory(_ path: String) throws(SystemError) {
+    public static func fsyncDirectory(_ path: String) throws(SystemError) {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
         defer { fd.close() }
         do { try fd.sync() } catch { throw SystemError("fsync", path: path, errno: error.errno) }
-    }
-
-    /// Whether process `pid` exists (EPERM means it does, owned by another user).
-    static func processExists(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
     }
 }
