@@ -60,12 +60,39 @@ public enum Planner {
         let key = try ContainerKey.derive(from: config, base: settings.baseDirectory, paths: paths)
         let labels = try LabelDraft(process: processLabel, mount: mountLabel, options: options,
                                     policy: policy, key: key, mode: mode)
+        if mode == .label, processLabel == nil, mountLabel == nil,
+           try oci({ () throws(OCIError) in try config.annotation("io.container.manager") }) == "libpod" {
+            for index in podmanContainerFiles(mounts, exists: { paths.realPath($0) != nil }) where (relabels[index] ?? nil) == nil {
+                relabels[index] = .private
+            }
+        }
         let rootMode = relabels.removeValue(forKey: nil) ?? nil
         var draft = Draft(config: config, changed: changed, disabled: false, mounts: mounts, relabels: relabels,
                           rootMode: rootMode, key: key, labels: labels, settings: settings, policy: policy, mode: mode,
                           skipLabeled: request.skipLabeled)
         draft.ruled = ruled
         return draft
+    }
+
+    /// The files podman writes for each container and bind-mounts into it
+    /// (/etc/hosts, /etc/resolv.conf, /etc/hostname, /run/.containerenv,
+    /// the /dev/shm directory), all under its storage's
+    /// `DRIVER-containers/ID/userdata/`. podman gives them the container's
+    /// file label when it labels the container itself; when svirt-hook is
+    /// the labeler (`label = false`) nobody would, and the container could
+    /// not read its own hosts and resolv.conf. They are the container's
+    /// own, so they get its private label; a few files, a cheap relabel.
+    /// Only those that exist: podman writes them before it runs precreate,
+    /// and a config replayed elsewhere must not fail on them.
+    static func podmanContainerFiles(_ mounts: [OCIMount], exists: (String) -> Bool) -> [Int] {
+        mounts.filter { mount in
+            guard mount.isBind, let source = mount.source, source.hasPrefix("/"), exists(source) else { return false }
+            let parts = source.split(separator: "/")
+            guard parts.count >= 4, parts[parts.count - 2] == "userdata",
+                  parts[parts.count - 4].hasSuffix("-containers") else { return false }
+            let id = parts[parts.count - 3]
+            return id.utf8.count == 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        }.map(\.index)
     }
 
     /// A bind mount the container asked nothing for, whose source resolves

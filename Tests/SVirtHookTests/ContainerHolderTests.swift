@@ -53,3 +53,38 @@ struct ContainerHolderTests {
         #expect(text.count == ContainerHolder.limit)
     }
 }
+
+@Suite("podman's own per-container files when svirt-hook is the labeler")
+struct PodmanFilesTests {
+    static let id = "d8a27e1982fec8a1729bf222eb1f850394329ff0cb5c776fddd20da3d11dd491"
+    static func text(labels: String = "", manager: String = "libpod") -> String {
+        let run = "/run/containers/storage/vfs-containers/\(id)/userdata"
+        return #"{"ociVersion":"1","process":{\#(labels)},"root":{"path":"/r"},"annotations":{"io.container.manager":"\#(manager)"},"mounts":[{"destination":"/etc/hosts","type":"bind","source":"\#(run)/hosts","options":["bind","rprivate"]},{"destination":"/etc/resolv.conf","type":"bind","source":"\#(run)/resolv.conf","options":["bind","rprivate"]},{"destination":"/data","type":"bind","source":"/srv/data","options":["rbind"]},{"destination":"/dev/shm","type":"bind","source":"/var/lib/containers/storage/vfs-containers/\#(id)/userdata/shm","options":["bind"]}]}"#
+    }
+    static var present: PathFacts { PathFacts(realPath: { $0.hasPrefix("/run/containers") || $0.hasPrefix("/var/lib/containers") ? $0 : nil }) }
+
+    static func plan(_ text: String, paths: PathFacts = present) throws -> Plan {
+        let draft = try Planner.plan(config: config(text), settings: HookSettings(baseDirectory: "/b"), policy: testPolicy, paths: paths)
+        return try Apply.complete(draft, allocator: { RecordingAllocator() })
+    }
+
+    @Test("labeled by the hook: hosts, resolv.conf and shm get the container's private label; other mounts nothing")
+    func hookLabelsPodmanFiles() throws {
+        let p = try Self.plan(Self.text())
+        #expect(p.relabels.map(\.destination) == ["/etc/hosts", "/etc/resolv.conf", "/dev/shm"])
+        #expect(Set(p.relabels.map(\.label)) == ["system_u:object_r:container_file_t:s0:c7,c42"])
+        #expect(p.relabels.allSatisfy { $0.mode == .private })
+    }
+
+    @Test("podman labeled the container itself (its labels in the config): it labeled its files too")
+    func podmanLabeledLeavesThem() throws {
+        let p = try Self.plan(Self.text(labels: #""selinuxLabel":"system_u:system_r:container_t:s0:c1,c2""#))
+        #expect(p.relabels.isEmpty)
+    }
+
+    @Test("not podman's config, or files that do not exist where the hook runs: nothing")
+    func otherEnginesAndMissingFiles() throws {
+        #expect(try Self.plan(Self.text(manager: "other")).relabels.isEmpty)
+        #expect(try Self.plan(Self.text(), paths: .none).relabels.isEmpty)
+    }
+}
