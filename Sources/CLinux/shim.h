@@ -42,6 +42,73 @@ static inline long long svirt_fd_used_inodes(int fd) {
     return used > (unsigned long long)__LONG_LONG_MAX__ ? -1 : (long long)used;
 }
 
+#include <string.h>
+#include <errno.h>
+#include <linux/stat.h>
+#include <linux/openat2.h>
+
+// The fields of struct statx the walker reads, copied out of the kernel
+// header's struct (its layout is the header's, not hand-counted offsets).
+struct svirt_statx {
+    unsigned int mask;
+    unsigned short mode;
+    unsigned long long attributes;
+    unsigned long long attributes_mask;
+    unsigned long long ino;
+    unsigned int dev_major;
+    unsigned int dev_minor;
+    unsigned long long mnt_id;
+    long long ctime_sec;
+    unsigned int ctime_nsec;
+    long long mtime_sec;
+    unsigned int mtime_nsec;
+};
+
+// statx(2) by number (glibc declares it only with _GNU_SOURCE), retrying
+// EINTR. 0, or the errno of the failure.
+static inline int svirt_statx(int dir, const char *name, int flags, unsigned int mask, struct svirt_statx *out) {
+    struct statx st;
+    memset(&st, 0, sizeof st);
+    long r;
+    do { r = syscall(SYS_statx, dir, name, flags, mask, &st); } while (r == -1 && errno == EINTR);
+    if (r == -1) return errno;
+    out->mask = st.stx_mask;
+    out->mode = st.stx_mode;
+    out->attributes = st.stx_attributes;
+    out->attributes_mask = st.stx_attributes_mask;
+    out->ino = st.stx_ino;
+    out->dev_major = st.stx_dev_major;
+    out->dev_minor = st.stx_dev_minor;
+    out->mnt_id = st.stx_mnt_id;
+    out->ctime_sec = st.stx_ctime.tv_sec;
+    out->ctime_nsec = st.stx_ctime.tv_nsec;
+    out->mtime_sec = st.stx_mtime.tv_sec;
+    out->mtime_nsec = st.stx_mtime.tv_nsec;
+    return 0;
+}
+
+// openat2(2) by number with the header's struct open_how, retrying EINTR;
+// the fd, or -1 with errno set (ENOSYS before 5.6).
+static inline int svirt_openat2(int dir, const char *path, unsigned long long flags, unsigned long long resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = flags;
+    how.resolve = resolve;
+    long r;
+    do { r = syscall(SYS_openat2, dir, path, &how, sizeof how); } while (r == -1 && errno == EINTR);
+    return (int)r;
+}
+
+static const unsigned int svirt_statx_type = STATX_TYPE;
+static const unsigned int svirt_statx_mtime = STATX_MTIME;
+static const unsigned int svirt_statx_ctime = STATX_CTIME;
+static const unsigned int svirt_statx_ino = STATX_INO;
+static const unsigned int svirt_statx_mnt_id = STATX_MNT_ID;
+static const unsigned long long svirt_statx_attr_mount_root = STATX_ATTR_MOUNT_ROOT;
+static const unsigned long long svirt_resolve_no_xdev = RESOLVE_NO_XDEV;
+static const unsigned long long svirt_resolve_no_magiclinks = RESOLVE_NO_MAGICLINKS;
+static const unsigned long long svirt_resolve_no_symlinks = RESOLVE_NO_SYMLINKS;
+
 // syscall(2) is variadic, which Swift cannot call; this fixed form passes
 // six integer arguments the way the C compiler would.
 static inline long svirt_syscall6(long number, long a, long b, long c, long d, long e, long f) {

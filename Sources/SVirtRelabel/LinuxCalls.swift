@@ -30,20 +30,20 @@ enum SyscallNumber {
     static let getxattrat = svirt_sys_getxattrat
 }
 
-/// Flags from <linux/openat2.h> and <linux/stat.h> that the headers on
-/// Debian 12 predate or hide.
+/// Flags: from the kernel headers through CLinux where the Glibc module
+/// hides them; by value where even those headers predate them.
 enum LinuxFlag {
     /// setxattr: fail with ENODATA unless the attribute exists.
     static let xattrReplace = 2
-    static let resolveNoXDev = 0x01
-    static let resolveNoMagicLinks = 0x02
-    static let resolveNoSymlinks = 0x04
-    static let statxType: UInt32 = 0x0001
-    static let statxMtime: UInt32 = 0x0040
-    static let statxCtime: UInt32 = 0x0080
-    static let statxIno: UInt32 = 0x0100
-    static let statxMountID: UInt32 = 0x1000
-    static let statxAttrMountRoot: UInt64 = 0x2000
+    static let resolveNoXDev = Int(svirt_resolve_no_xdev)
+    static let resolveNoMagicLinks = Int(svirt_resolve_no_magiclinks)
+    static let resolveNoSymlinks = Int(svirt_resolve_no_symlinks)
+    static let statxType = svirt_statx_type
+    static let statxMtime = svirt_statx_mtime
+    static let statxCtime = svirt_statx_ctime
+    static let statxIno = svirt_statx_ino
+    static let statxMountID = svirt_statx_mnt_id
+    static let statxAttrMountRoot = UInt64(svirt_statx_attr_mount_root)
     /// <fcntl.h> hides these without _GNU_SOURCE.
     static let openPath: Int32 = 0o10000000
     static let atEmptyPath: Int32 = 0x1000
@@ -75,46 +75,29 @@ struct StatX {
 }
 
 enum Linux {
-    /// statx(2) with the buffer layout of <linux/stat.h> (256 bytes).
+    /// statx(2), read through the kernel header's struct (CLinux).
     static func statx(_ dir: Int32, _ name: UnsafePointer<CChar>, flags: Int32, mask: UInt32) -> (Int32, StatX) {
-        withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { raw in
-            raw.initializeMemory(as: UInt8.self, repeating: 0)
-            var result: Int
-            repeat {
-                result = RawSyscall.call(SyscallNumber.statx, Int(dir), Int(bitPattern: name),
-                                           Int(flags), Int(mask), Int(bitPattern: raw.baseAddress))
-            } while result == -1 && errno == EINTR
-            if result == -1 { return (errno, StatX()) }
-            let p = UnsafeRawPointer(raw.baseAddress!)
-            var st = StatX()
-            st.mask = p.load(fromByteOffset: 0, as: UInt32.self)
-            st.attributes = p.load(fromByteOffset: 8, as: UInt64.self)
-            st.mode = p.load(fromByteOffset: 28, as: UInt16.self)
-            st.ino = p.load(fromByteOffset: 32, as: UInt64.self)
-            st.attributesMask = p.load(fromByteOffset: 56, as: UInt64.self)
-            st.ctime = TreeStamp.Timestamp(seconds: p.load(fromByteOffset: 96, as: Int64.self),
-                                           nanoseconds: p.load(fromByteOffset: 104, as: UInt32.self))
-            st.mtime = TreeStamp.Timestamp(seconds: p.load(fromByteOffset: 112, as: Int64.self),
-                                           nanoseconds: p.load(fromByteOffset: 120, as: UInt32.self))
-            st.devMajor = p.load(fromByteOffset: 136, as: UInt32.self)
-            st.devMinor = p.load(fromByteOffset: 140, as: UInt32.self)
-            st.mountID = p.load(fromByteOffset: 144, as: UInt64.self)
-            return (0, st)
-        }
+        var raw = svirt_statx()
+        let e = svirt_statx(dir, name, flags, mask, &raw)
+        guard e == 0 else { return (e, StatX()) }
+        var st = StatX()
+        st.mask = raw.mask
+        st.attributes = raw.attributes
+        st.mode = raw.mode
+        st.ino = raw.ino
+        st.attributesMask = raw.attributes_mask
+        st.ctime = TreeStamp.Timestamp(seconds: raw.ctime_sec, nanoseconds: raw.ctime_nsec)
+        st.mtime = TreeStamp.Timestamp(seconds: raw.mtime_sec, nanoseconds: raw.mtime_nsec)
+        st.devMajor = raw.dev_major
+        st.devMinor = raw.dev_minor
+        st.mountID = raw.mnt_id
+        return (0, st)
     }
 
-    /// openat2(2); returns the fd or -1 with errno set (ENOSYS before 5.6).
+    /// openat2(2) with the header's struct open_how (CLinux); the fd or -1
+    /// with errno set (ENOSYS before 5.6).
     static func openat2(_ dir: Int32, _ path: UnsafePointer<CChar>, flags: Int32, resolve: Int) -> Int32 {
-        // struct open_how { u64 flags; u64 mode; u64 resolve; }
-        var how: (UInt64, UInt64, UInt64) = (UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), 0, UInt64(resolve))
-        var result: Int
-        repeat {
-            result = withUnsafeMutableBytes(of: &how) { how in
-                RawSyscall.call(SyscallNumber.openat2, Int(dir), Int(bitPattern: path),
-                                  Int(bitPattern: how.baseAddress), 24)
-            }
-        } while result == -1 && errno == EINTR
-        return Int32(truncatingIfNeeded: result)
+        svirt_openat2(dir, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(resolve))
     }
 
     /// fstatfs(2)'s f_type (the first field of struct statfs), nil on error.
