@@ -33,6 +33,13 @@ static inline long svirt_fs_type(const char *path) {
     return (long)fs.f_type;
 }
 
+// fstatfs(2)'s f_type, or -1 with errno set.
+static inline long svirt_fd_fs_type(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return -1;
+    return (long)fs.f_type;
+}
+
 // fstatfs(2)'s used inodes (f_files - f_ffree), or -1: on error, or when
 // the file system keeps no inode count (f_files 0: btrfs, some FUSE).
 static inline long long svirt_fd_used_inodes(int fd) {
@@ -136,9 +143,6 @@ static const long svirt_sys_fgetxattr = SYS_fgetxattr;
 static const long svirt_sys_lremovexattr = SYS_lremovexattr;
 static const long svirt_sys_fremovexattr = SYS_fremovexattr;
 static const long svirt_sys_getdents64 = SYS_getdents64;
-static const long svirt_sys_statx = SYS_statx;
-static const long svirt_sys_fstatfs = SYS_fstatfs;
-static const long svirt_sys_openat2 = SYS_openat2;
 static const long svirt_sys_setxattrat = SYS_setxattrat;
 static const long svirt_sys_getxattrat = SYS_getxattrat;
 

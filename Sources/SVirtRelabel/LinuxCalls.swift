@@ -24,8 +24,7 @@ enum SyscallNumber {
     static let setxattr = svirt_sys_setxattr, lsetxattr = svirt_sys_lsetxattr, fsetxattr = svirt_sys_fsetxattr
     static let getxattr = svirt_sys_getxattr, lgetxattr = svirt_sys_lgetxattr, fgetxattr = svirt_sys_fgetxattr
     static let lremovexattr = svirt_sys_lremovexattr, fremovexattr = svirt_sys_fremovexattr
-    static let getdents64 = svirt_sys_getdents64, statx = svirt_sys_statx, fstatfs = svirt_sys_fstatfs
-    static let openat2 = svirt_sys_openat2
+    static let getdents64 = svirt_sys_getdents64
     static let setxattrat = svirt_sys_setxattrat
     static let getxattrat = svirt_sys_getxattrat
 }
@@ -100,12 +99,10 @@ enum Linux {
         svirt_openat2(dir, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(resolve))
     }
 
-    /// fstatfs(2)'s f_type (the first field of struct statfs), nil on error.
+    /// fstatfs(2)'s f_type, nil on error.
     static func fileSystemType(_ fd: Int32) -> Int? {
-        withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { raw in
-            let result = RawSyscall.call(SyscallNumber.fstatfs, Int(fd), Int(bitPattern: raw.baseAddress))
-            return result == 0 ? raw.load(as: Int.self) : nil
-        }
+        let type = svirt_fd_fs_type(fd)
+        return type < 0 ? nil : type
     }
 
     /// The file system's used inodes, nil on error or when it keeps no
