@@ -204,8 +204,8 @@ final class Walk: @unchecked Sendable {
     /// False when it stays: the walk then has failed (or stopped with a
     /// warning on a read-only file system) and nothing may be written.
     func clearStamp(_ fd: Int32, _ path: String) -> Bool {
-        if Stamps.remove(fd: fd) { return true }
-        stopWriting(errno, path)
+        guard let e = Stamps.remove(fd: fd) else { return true }
+        stopWriting(e.rawValue, path)
         return false
     }
 
@@ -238,8 +238,8 @@ final class Walk: @unchecked Sendable {
         var failed: (errno: Int32, path: String)?
         if !readyToWrite.load(ordering: .relaxed) {
             failed = Stamps.remove(paths: ancestors)
-            if failed == nil && trust.stamp != nil && !Stamps.remove(fd: root.fd) {
-                failed = (errno, root.path)
+            if failed == nil && trust.stamp != nil, let e = Stamps.remove(fd: root.fd) {
+                failed = (e.rawValue, root.path)
             }
             if failed == nil { readyToWrite.store(true, ordering: .releasing) }
         }

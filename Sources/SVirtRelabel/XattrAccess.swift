@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 
 /// How a directory entry's label is read and written without following it
 /// and without a path the walk does not control.
@@ -151,12 +152,12 @@ enum Stamps {
             XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName, flags: LinuxFlag.xattrReplace)
         }
     }
-    /// True when no stamp is left on the directory open at `fd`: removed,
+    /// nil when no stamp is left on the directory open at `fd`: removed,
     /// none there, or none possible (no trusted.* here, or invisible to us
-    /// without CAP_SYS_ADMIN, so none we could have trusted). False, errno
-    /// set, when one is there and stays (an immutable directory, EROFS):
+    /// without CAP_SYS_ADMIN, so none we could have trusted). The errno
+    /// when one is there and stays (an immutable directory, EROFS):
     /// nothing it covers may then be written.
-    static func remove(fd: Int32) -> Bool {
+    static func remove(fd: Int32) -> Errno? {
         settle(XattrAccess.remove(fd, name: TreeStamp.xattrName)) {
             XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), UnsafeMutableRawBufferPointer(start: nil, count: 0),
                             name: TreeStamp.xattrName)
@@ -165,7 +166,7 @@ enum Stamps {
 
     /// The same by path, for directories above a tree (a vanished one
     /// holds no stamp).
-    static func remove(path: UnsafePointer<CChar>) -> Bool {
+    static func remove(path: UnsafePointer<CChar>) -> Errno? {
         settle(XattrAccess.remove(path: path, name: TreeStamp.xattrName)) {
             XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: path), UnsafeMutableRawBufferPointer(start: nil, count: 0),
                             name: TreeStamp.xattrName)
@@ -181,17 +182,21 @@ enum Stamps {
     /// tree itself is writable, and no relabel through those mounts can
     /// write (a documented blind spot, should they turn writable).
     static func remove(paths: [String]) -> (errno: Int32, path: String)? {
-        let refused = paths.filter { !$0.withCString(remove(path:)) }
-        for path in refused where !path.withCString(remove(path:)) && errno != EROFS { return (errno, path) }
+        let refused = paths.filter { $0.withCString(remove(path:)) != nil }
+        for path in refused {
+            if let e = path.withCString(remove(path:)), e != .readOnlyFileSystem { return (e.rawValue, path) }
+        }
         return nil
     }
 
-    private static func settle(_ removed: Int, _ probe: () -> Int) -> Bool {
-        if removed == 0 { return true }
+    /// A failed removal is no stamp left when the attribute is not there
+    /// (or cannot be: no trusted.*, or not ours to see), by the removal's
+    /// errno or a probe's; else the removal's errno.
+    private static func settle(_ removed: Int, _ probe: () -> Int) -> Errno? {
+        if removed == 0 { return nil }
         let e = errno
-        if e == ENODATA || e == EOPNOTSUPP || e == ENOENT { return true }
-        if probe() < 0 && (errno == ENODATA || errno == EOPNOTSUPP || errno == ENOENT) { return true }
-        errno = e
-        return false
+        if e == ENODATA || e == EOPNOTSUPP || e == ENOENT { return nil }
+        if probe() < 0 && (errno == ENODATA || errno == EOPNOTSUPP || errno == ENOENT) { return nil }
+        return Errno(rawValue: e)
     }
 }
