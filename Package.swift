@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "CVersion", cSettings: versionDefines),
         // Thin typed wrappers over the system calls we use (errno-carrying errors).
         .target(name: "SVirtSystem", dependencies: ["CLinux"]),
+        // Paths by their bytes alone: normalize, absolute, inside (pure).
+        .target(name: "SVirtPaths"),
         // Order-preserving JSON tree; numbers kept as their source text.
         .target(name: "SVirtJSON"),
         // Context, MCSLevel, category ranges, lxc_contexts, label options, host facts.
@@ -46,11 +48,11 @@ let package = Package(
         // On-disk MCS level reservations, unique across processes.
         .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
-        .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem"]),
+        .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem", "SVirtPaths"]),
         // The pipeline: input bytes -> plan -> apply, against the collaborator
         // protocols it declares. It imports no module that does I/O of its own
         // (the store, the relabeler, the system layer).
-        .target(name: "SVirtHook", dependencies: ["SVirtJSON", "SVirtSELinux", "SVirtOCI"]),
+        .target(name: "SVirtHook", dependencies: ["SVirtJSON", "SVirtSELinux", "SVirtOCI", "SVirtPaths"]),
         // The pipeline's collaborators on a real host: the reservation store as
         // its allocator, the walker as its relabeler, their progress lines.
         .target(name: "SVirtHost", dependencies: ["SVirtHook", "SVirtAllocation", "SVirtRelabel", "SVirtSELinux"]),
@@ -61,11 +63,12 @@ let package = Package(
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
 
         .testTarget(name: "SVirtSystemTests", dependencies: ["SVirtSystem"]),
+        .testTarget(name: "SVirtPathsTests", dependencies: ["SVirtPaths"]),
         .testTarget(name: "SVirtJSONTests", dependencies: ["SVirtJSON"]),
         .testTarget(name: "SVirtSELinuxTests", dependencies: ["SVirtSELinux"]),
         .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI", "SVirtJSON"]),
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem"]),
-        .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel"]),
+        .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel", "SVirtPaths"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
             "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
         ]),

@@ -1,6 +1,7 @@
 import SVirtJSON
 import SVirtOCI
 import SVirtSELinux
+import SVirtPaths
 
 /// Config + request + policy -> draft: pure. What the draft cannot know
 /// without the reservation store, the level, it names as its `need`; Apply
@@ -103,14 +104,14 @@ public enum Planner {
                             resolve: (String) -> String?) -> [Int: RuleMatch] {
         guard !settings.sourceRules.isEmpty else { return [:] }
         let rules = settings.sourceRules.map { rule in
-            (rule, Paths.normalize(resolve(rule.directory) ?? rule.directory))
+            (rule, LexicalPath.normalize(resolve(rule.directory) ?? rule.directory))
         }.sorted { $0.1.utf8.count > $1.1.utf8.count }
         var out: [Int: RuleMatch] = [:]
         for mount in mounts where mount.isBind && (requested[mount.index] ?? nil) == nil {
             guard let source = mount.source, !source.isEmpty,
-                  let absolute = Paths.absolute(source, base: settings.baseDirectory),
-                  let real = resolve(absolute).map(Paths.normalize) else { continue }
-            if let (rule, directory) = rules.first(where: { Paths.isInside(real, $0.1) }) {
+                  let absolute = LexicalPath.absolute(source, base: settings.baseDirectory),
+                  let real = resolve(absolute).map(LexicalPath.normalize) else { continue }
+            if let (rule, directory) = rules.first(where: { LexicalPath.isInside(real, $0.1) }) {
                 out[mount.index] = RuleMatch(mode: rule.mode, directory: directory, source: real)
             }
         }
@@ -134,7 +135,7 @@ public enum Planner {
             if destination == "/" { wanted[nil] = relabelMode; continue }
             // The last mount at a destination is the one the container sees.
             // Byte comparison: canonically equivalent spellings are different paths to the kernel.
-            guard let mount = mounts.last(where: { Paths.normalize($0.destination).utf8.elementsEqual(destination.utf8) }) else {
+            guard let mount = mounts.last(where: { LexicalPath.normalize($0.destination).utf8.elementsEqual(destination.utf8) }) else {
                 throw HookError(.badInput, "annotation \(Request.relabelAnnotation): no mount at \(destination)")
             }
             if let previous = wanted[mount.index] ?? nil, previous != relabelMode {
@@ -246,7 +247,7 @@ public struct Draft: Sendable {
             guard let source = mount.source, !source.isEmpty else {
                 throw HookError(.badInput, "mounts[\(mount.index)] (\(mount.destination)): relabel requested but no source")
             }
-            guard let path = Paths.absolute(source, base: settings.baseDirectory) else {
+            guard let path = LexicalPath.absolute(source, base: settings.baseDirectory) else {
                 throw HookError(.badInput, "mounts[\(mount.index)].source \(source) is relative and the bundle directory is unknown")
             }
             if let rule = ruled[mount.index] {
@@ -260,7 +261,7 @@ public struct Draft: Sendable {
             guard let rootPath = try oci({ () throws(OCIError) in try config.rootPath() }) else {
                 throw HookError(.badInput, "root relabel requested but root.path is missing")
             }
-            guard let path = Paths.absolute(rootPath, base: settings.baseDirectory) else {
+            guard let path = LexicalPath.absolute(rootPath, base: settings.baseDirectory) else {
                 throw HookError(.badInput, "root.path \(rootPath) is relative and the bundle directory is unknown")
             }
             targets.append(RelabelTarget(destination: "/", source: path, label: try label(m), mode: m))
@@ -421,7 +422,7 @@ extension ContainerKey {
     /// stage: relative root paths are taken against `base` (the bundle),
     /// and an empty sandbox id annotation counts as none.
     static func derive(from config: OCIConfig, base: String?, paths: PathFacts = .none) throws(HookError) -> ContainerKey? {
-        let rootPath = try oci { () throws(OCIError) in try config.rootPath() }.flatMap { Paths.absolute($0, base: base) }
+        let rootPath = try oci { () throws(OCIError) in try config.rootPath() }.flatMap { LexicalPath.absolute($0, base: base) }
         var sandbox: String?
         for name in sandboxAnnotations where sandbox == nil {
             if let id = try oci({ () throws(OCIError) in try config.annotation(name) }), !id.isEmpty { sandbox = id }
@@ -453,7 +454,7 @@ public struct ContainerdTask: Equatable, Sendable {
     /// Docker runs in namespace `moby` with its root under /var/lib/docker,
     /// which already lives as long as the container: not a task root.
     init?(bundle: String?, rootPath: String?, paths: PathFacts) {
-        guard let bundle, let rootPath, Paths.isInside(rootPath, bundle), rootPath != bundle,
+        guard let bundle, let rootPath, LexicalPath.isInside(rootPath, bundle), rootPath != bundle,
               let (namespace, id) = Self.identify(bundle: bundle),
               let snapshot = paths.persistentSource(rootPath) else { return nil }
         self.namespace = namespace

@@ -1,5 +1,6 @@
 import SVirtOCI
 import SVirtSELinux
+import SVirtPaths
 
 /// How a tree is relabeled: `z` shared (the file type at `s0`, every
 /// container may use it), `Z` private (the container's own file label).
@@ -70,7 +71,7 @@ public struct SourceRule: Sendable, Equatable {
             throw HookError(.usage, "--relabel-source \(text): the mode must be z or Z, not \(option)")
         }
         guard dir.hasPrefix("/") else { throw HookError(.usage, "--relabel-source \(text): \(dir) is not an absolute path") }
-        let normal = Paths.normalize(dir)
+        let normal = LexicalPath.normalize(dir)
         guard normal != "/" else { throw HookError(.usage, "--relabel-source \(text): / would name every source") }
         self.init(directory: normal, mode: mode)
     }
@@ -143,7 +144,7 @@ public struct Request: Sendable, Equatable {
             guard destination.hasPrefix("/") else {
                 throw HookError(.badInput, "annotation \(relabelAnnotation): destination \"\(destination)\" is not an absolute path")
             }
-            out.append((Paths.normalize(destination), mode))
+            out.append((LexicalPath.normalize(destination), mode))
         }
         return out
     }

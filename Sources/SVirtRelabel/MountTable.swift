@@ -1,5 +1,6 @@
 import Glibc
 import SVirtSystem
+import SVirtPaths
 
 /// The mounts of our mount namespace, from /proc/self/mountinfo, reduced to
 /// what decides whether a walk must stat every entry.
@@ -105,7 +106,7 @@ public enum MountTable {
         tree: String, treeMount: UInt64, mounts: [MountEntry], isDirectory: (String) -> Bool
     ) -> Bool {
         for mount in mounts where mount.parent == treeMount && mount.id != treeMount {
-            if SystemPathPolicy.isInside(mount.mountPoint, tree) && mount.mountPoint != SystemPathPolicy.normalize(tree) {
+            if LexicalPath.isInside(mount.mountPoint, tree) && mount.mountPoint != LexicalPath.normalize(tree) {
                 return true
             }
             if !isDirectory(mount.mountPoint) { return true }
@@ -161,7 +162,7 @@ public enum MountTable {
         guard let place = place(of: path, mountID: mountID, mounts: mounts) else { return nil }
         return mounts.compactMap { mount in
             guard mount.device == place.device,
-                  let rest = SystemPathPolicy.relative(place.path, under: mount.root) else { return nil }
+                  let rest = LexicalPath.relative(place.path, under: mount.root) else { return nil }
             return (mount, rest)
         }
     }
@@ -172,12 +173,12 @@ public enum MountTable {
     /// system's device while stat shows one of its own. nil as for views.
     static func place(of path: String, mountID: UInt64, mounts: [MountEntry]) -> FileSystemPlace? {
         guard let own = mounts.first(where: { $0.id == mountID }),
-              let below = SystemPathPolicy.relative(path, under: own.mountPoint) else { return nil }
+              let below = LexicalPath.relative(path, under: own.mountPoint) else { return nil }
         return FileSystemPlace(device: own.device, path: join(own.root, below))
     }
 
     static func join(_ top: String, _ rest: String) -> String {
-        SystemPathPolicy.normalize(top + "/" + rest)
+        LexicalPath.normalize(top + "/" + rest)
     }
 }
 

@@ -1,5 +1,6 @@
 import Glibc
 import SVirtSystem
+import SVirtPaths
 
 /// The relabel source, resolved once and pinned by an LinuxFlag.openPath descriptor.
 struct ResolvedSource {
@@ -33,9 +34,9 @@ struct ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
         let resolved: String
         do { resolved = try Files.realPath(path) } catch { throw .failed(path, "realpath", errno: error.errno.rawValue) }
-        let named = resolved == SystemPathPolicy.normalize(path) ? resolved : "\(path) (\(resolved))"
+        let named = resolved == LexicalPath.normalize(path) ? resolved : "\(path) (\(resolved))"
         if let why = policy.refusal(for: resolved) { throw .refused(named, why) }
-        if let within, !SystemPathPolicy.isInside(resolved, within) {
+        if let within, !LexicalPath.isInside(resolved, within) {
             throw .refused(named, "is outside \(within), the directory its relabel rule names")
         }
         var fd = calls.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,

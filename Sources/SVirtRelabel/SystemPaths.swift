@@ -1,5 +1,6 @@
 import Glibc
 import SVirtSystem
+import SVirtPaths
 
 /// Which resolved sources may never be relabeled.
 ///
@@ -22,48 +23,18 @@ public struct SystemPathPolicy: Sendable {
     public let subtrees: [String]
 
     public init(extraPaths: [String] = [], subtrees: [String] = SystemPathPolicy.refusedSubtrees) {
-        refused = Set((SystemPathPolicy.systemPaths + extraPaths).map(SystemPathPolicy.normalize))
-        self.subtrees = subtrees.map(SystemPathPolicy.normalize)
+        refused = Set((SystemPathPolicy.systemPaths + extraPaths).map(LexicalPath.normalize))
+        self.subtrees = subtrees.map(LexicalPath.normalize)
     }
 
     /// The reason `path` (absolute, already resolved) is refused, or nil.
     public func refusal(for path: String) -> String? {
-        let path = SystemPathPolicy.normalize(path)
+        let path = LexicalPath.normalize(path)
         if refused.contains(where: { $0.utf8.elementsEqual(path.utf8) }) { return "is a system path" }
-        for top in subtrees where SystemPathPolicy.isInside(path, top) {
+        for top in subtrees where LexicalPath.isInside(path, top) {
             return "is under \(top)"
         }
         return nil
-    }
-
-    // Paths are split and compared as bytes, as the kernel does. Swift's
-    // String works on grapheme clusters and canonical equivalence: "/"
-    // followed by a combining mark is one Character, so "/usr/\u{301}x"
-    // would neither split at that slash nor have the prefix "/usr/".
-
-    /// Drops trailing and repeated slashes; keeps "/" for the root.
-    public static func normalize(_ path: String) -> String {
-        var bytes: [UInt8] = []
-        for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
-            bytes.append(UInt8(ascii: "/"))
-            bytes += part
-        }
-        return bytes.isEmpty ? "/" : String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The part of `path` below `top` ("" for `top` itself), by whole
-    /// components; nil when `path` is not inside `top`.
-    public static func relative(_ path: String, under top: String) -> String? {
-        let path = Array(normalize(path).utf8), top = Array(normalize(top).utf8)
-        if path == top { return "" }
-        if top == [UInt8(ascii: "/")] { return String(decoding: path.dropFirst(), as: UTF8.self) }
-        guard path.count > top.count + 1, path.starts(with: top), path[top.count] == UInt8(ascii: "/") else { return nil }
-        return String(decoding: path[(top.count + 1)...], as: UTF8.self)
-    }
-
-    /// Whether `path` is `top` or below it, by whole components.
-    public static func isInside(_ path: String, _ top: String) -> Bool {
-        relative(path, under: top) != nil
     }
 }
 

@@ -1,5 +1,6 @@
 import Testing
 @testable import SVirtRelabel
+import SVirtPaths
 
 @Suite("System paths, labels, write policy, mount table (pure logic)")
 struct PolicyTests {
@@ -27,8 +28,8 @@ struct PolicyTests {
         let policy = SystemPathPolicy()
         #expect(policy.refusal(for: "/usr/\u{301}dir") != nil)
         #expect(policy.refusal(for: "/usr//\u{301}dir/") != nil)
-        #expect(SystemPathPolicy.normalize("/a/\u{301}b//") == "/a/\u{301}b")
-        #expect(SystemPathPolicy.relative("/c/\u{301}x/vol", under: "/c") == "\u{301}x/vol")
+        #expect(LexicalPath.normalize("/a/\u{301}b//") == "/a/\u{301}b")
+        #expect(LexicalPath.relative("/c/\u{301}x/vol", under: "/c") == "\u{301}x/vol")
         // Canonically equal is not equal: only these bytes are /etc.
         #expect(policy.refusal(for: "/e\u{301}tc") == nil)
     }
