@@ -40,6 +40,9 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
 # The hourly `svirt-hook gc` timer (installed, not enabled).
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# The same gc for each user's own store (rootless podman): a user unit,
+# enabled per user with `systemctl --user enable --now svirt-hook-gc.timer`.
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 # Flags for that gc, e.g. GC_FLAGS='--state-dir /run/svirt-hook' when
 # HOOK_FLAGS moves the store.
 GC_FLAGS    ?=
@@ -88,7 +91,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy deb test-deb bench e2e fuzz sanitize clean
+.PHONY: all build release run test deps deps-test install install-files render-user-gc uninstall install-policy uninstall-policy deb test-deb bench e2e fuzz sanitize clean
 
 all: build
 
@@ -155,7 +158,8 @@ install-files:
 	$(foreach v,HOOK_FLAGS GC_FLAGS BINDIR SVIRTHOOKSDIR OCIHOOKSDIR,$(call check_safe,$(v)))
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SVIRTHOOKSDIR) \
 	           $(DESTDIR)$(OCIHOOKSDIR) $(DESTDIR)$(CONTAINERSCONFDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
-	           $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	           $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	           $(DESTDIR)$(SYSTEMDUSERUNITDIR)
 	install -m 0644 completions/svirt-hook.bash $(DESTDIR)$(BASHCOMPDIR)/svirt-hook
 	install -m 0644 completions/_svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	install -m 0644 policy/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt_container.cil
@@ -170,8 +174,15 @@ install-files:
 	$(call render,hooks.d/50-svirt-hook.conf.in,$(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf)
 	$(call render,systemd/svirt-hook-gc.service.in,$(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service)
 	install -m 0644 systemd/svirt-hook-gc.timer $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer
+	$(MAKE) --no-print-directory GC_FLAGS= RENDER_OUT=$(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.service render-user-gc
+	install -m 0644 systemd/svirt-hook-gc.timer $(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.timer
 	chmod 0644 $(DESTDIR)$(SVIRTHOOKSDIR)/*.json $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-*.json \
 	           $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service
+
+# The user unit: the user's own default store, so no GC_FLAGS.
+render-user-gc:
+	$(call render,systemd/svirt-hook-gc.service.in,$(RENDER_OUT))
+	chmod 0644 $(RENDER_OUT)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc \
@@ -181,6 +192,7 @@ uninstall:
 	      $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json \
 	      $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer \
+	      $(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.service $(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.timer \
 	      $(DESTDIR)$(POLICYDIR)/svirt_container.cil $(DESTDIR)$(POLICYDIR)/svirt-policy \
 	      $(DESTDIR)$(BASHCOMPDIR)/svirt-hook $(DESTDIR)$(ZSHCOMPDIR)/_svirt-hook
 	-rmdir $(DESTDIR)$(SVIRTHOOKSDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(DATADIR)/svirt-hook 2>/dev/null

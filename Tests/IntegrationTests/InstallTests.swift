@@ -25,10 +25,18 @@ struct InstallTests {
         let words = execLine.dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
         #expect(words == [prefix + "/bin/svirt-hook", "gc", "--state-dir", state])
         #expect(FileManager.default.fileExists(atPath: units + "/svirt-hook-gc.timer"))
+        // Each user's own store (rootless podman) has the same gc as a user
+        // unit, with no GC_FLAGS: the user's default store is the one.
+        let userUnits = prefix + "/lib/systemd/user"
+        let userService = try String(contentsOfFile: userUnits + "/svirt-hook-gc.service", encoding: .utf8)
+        #expect(userService.split(separator: "\n").contains("ExecStart=\(prefix)/bin/svirt-hook gc"), "\(userService)")
+        #expect(FileManager.default.fileExists(atPath: userUnits + "/svirt-hook-gc.timer"))
 
         if let analyze = Tool.path("systemd-analyze") {
             let verify = try run(analyze, ["verify", "--man=no", units + "/svirt-hook-gc.service", units + "/svirt-hook-gc.timer"])
             #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderr)")
+            let verifyUser = try run(analyze, ["verify", "--man=no", userUnits + "/svirt-hook-gc.service", userUnits + "/svirt-hook-gc.timer"])
+            #expect(verifyUser.status == 0, "\(verifyUser.stdoutText)\(verifyUser.stderr)")
         } else {
             print("SKIPPED systemd-analyze verify: systemd-analyze is not installed")
         }
