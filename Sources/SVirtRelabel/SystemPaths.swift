@@ -49,7 +49,8 @@ enum InvokingUserHomes {
     static func collect() -> [String] {
         let users = PasswordFile.load()
         var homes: [String] = []
-        if let home = users.first(where: { $0.uid == getuid() })?.home { homes.append(home) }
+        let uid = UserNamespace.hostUID()
+        if let home = users.first(where: { $0.uid == uid })?.home { homes.append(home) }
         if let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") { homes.append(home) }
         if let user = getenv("SUDO_USER").map({ String(cString: $0) }), !user.isEmpty,
            let home = users.first(where: { $0.name == user })?.home {

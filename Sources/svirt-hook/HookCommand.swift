@@ -241,9 +241,11 @@ enum HookCommand {
         return error.code
     }
 
-    /// HookOptions.defaultStateDirectory(uid:home:) for this process.
+    /// HookOptions.defaultStateDirectory(uid:home:) for this process, by
+    /// its uid outside any user namespace: rootless podman runs hooks as
+    /// uid 0 of the user's namespace, who is the user, not root.
     static func callerStateDirectory() -> (String, String?) {
-        let uid = getuid()
+        let uid = UserNamespace.hostUID()
         let home = uid == 0 ? nil : PasswordFile.load().first { $0.uid == uid }?.home
         if let dir = HookOptions.defaultStateDirectory(uid: uid, home: home) { return (dir, nil) }
         return (HookOptions.defaultStateDirectory,
