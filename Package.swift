@@ -62,18 +62,20 @@ let package = Package(
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
 
+        // A seeded generator the randomised tests share (test code only).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SVirtSystemTests", dependencies: ["SVirtSystem"]),
         .testTarget(name: "SVirtPathsTests", dependencies: ["SVirtPaths"]),
         .testTarget(name: "SVirtJSONTests", dependencies: ["SVirtJSON"]),
-        .testTarget(name: "SVirtSELinuxTests", dependencies: ["SVirtSELinux"]),
+        .testTarget(name: "SVirtSELinuxTests", dependencies: ["SVirtSELinux", "TestSupport"]),
         .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI", "SVirtJSON"]),
-        .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem"]),
+        .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem", "TestSupport"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel", "SVirtPaths"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
             "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
         ]),
         // Runs the built binary (and real runc/podman/containerd when present).
-        .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON"], exclude: ["Fixtures", "cri"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON", "TestSupport"], exclude: ["Fixtures", "cri"]),
     ]
 )
 

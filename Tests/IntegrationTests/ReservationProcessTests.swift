@@ -1,6 +1,7 @@
 import Foundation
 import SVirtJSON
 import Testing
+import TestSupport
 
 /// The reservation store as separate processes use it: the built
 /// `svirt-hook reserve|release|gc|list` against one state directory.
@@ -127,7 +128,7 @@ struct ReservationProcessTests {
         // be replayed (SVIRT_TEST_SEED=N; process timing still varies).
         let seed = ProcessInfo.processInfo.environment["SVIRT_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
         print("killedAtRandom seed: \(seed) (replay with SVIRT_TEST_SEED=\(seed))")
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix(seed: seed)
         var completed: [String: String] = [:] // key -> level printed by a process that finished
         var killedEarly = 0
         let batch = 8
@@ -341,17 +342,5 @@ struct ReservationProcessTests {
         #expect(result.code == 6)
         let message = Self.stderr("r", ws)
         #expect(message.contains("only s0:c1022,c1023") && !message.contains("held"), "\(message)")
-    }
-}
-
-/// SplitMix64 as a RandomNumberGenerator, for replayable random tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

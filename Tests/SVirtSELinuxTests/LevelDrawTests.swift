@@ -1,7 +1,5 @@
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
+import TestSupport
 import SVirtSELinux
 
 @Suite("LevelDraw")
@@ -11,13 +9,13 @@ struct LevelDrawTests {
         let range = CategoryRange(lower: 10, upper: 13) // 6 pairs
         // Seeded, and the seed printed, so a failing draw can be replayed
         // (SVIRT_TEST_SEED=N); the uniformity bound holds for any seed.
-        let seed = testSeed()
+        let seed = SplitMix.testSeed()
         print("LevelDraw uniformPairs seed: \(seed) (replay with SVIRT_TEST_SEED=\(seed))")
-        var words = SeededWords(state: seed)
+        var rng = SplitMix(seed: seed)
         var counts: [MCSLevel: Int] = [:]
         let draws = 60_000
         for _ in 0..<draws {
-            let level = LevelDraw.randomPair(in: range) { words.next() }
+            let level = LevelDraw.randomPair(in: range) { UInt32(truncatingIfNeeded: rng.next()) }
             #expect(level.categories.count == 2 && level.categories[0] < level.categories[1])
             #expect(range.contains(level.categories[0]) && range.contains(level.categories[1]))
             counts[level, default: 0] += 1
@@ -52,24 +50,4 @@ struct LevelDrawTests {
         #expect(Array(LevelDraw.orderedPairs(in: CategoryRange(lower: 0, upper: 2))).map(\.description)
             == ["s0:c0,c1", "s0:c0,c2", "s0:c1,c2"])
     }
-}
-
-/// SplitMix64, giving 32-bit words like getrandom(2) would.
-struct SeededWords {
-    var state: UInt64
-    mutating func next() -> UInt32 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return UInt32(truncatingIfNeeded: z ^ (z >> 31))
-    }
-}
-
-/// SVIRT_TEST_SEED when set, else a fresh one from the clock.
-func testSeed() -> UInt64 {
-    if let text = getenv("SVIRT_TEST_SEED"), let seed = UInt64(String(cString: text)) { return seed }
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_007 &+ UInt64(ts.tv_nsec)
 }
