@@ -91,10 +91,10 @@ if Context.environment["SVIRT_FUZZ"] != nil {
         ("fuzz-json", ["SVirtJSON"]),
         ("fuzz-oci", ["SVirtJSON", "SVirtOCI"]),
         ("fuzz-label", ["SVirtSELinux"]),
-        ("fuzz-relabel-list", ["SVirtHook"]),
+        ("fuzz-relabel-list", ["SVirtHook", "SVirtPaths"]),
         ("fuzz-lxc-contexts", ["SVirtSELinux"]),
         ("fuzz-mountinfo", ["SVirtRelabel"]),
-        ("fuzz-passwd", ["SVirtRelabel"]),
+        ("fuzz-passwd", ["SVirtSystem"]),
         ("fuzz-runtime-args", ["SVirtHook"]),
     ]
     for target in fuzzTargets {

@@ -1,6 +1,6 @@
 // /etc/passwd, for the invoking user's home.
 import FuzzSupport
-@testable import SVirtRelabel
+import SVirtSystem
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -1,6 +1,7 @@
 // io.svirt.relabel: DEST:z,DEST:Z lists.
 import FuzzSupport
 @testable import SVirtHook
+import SVirtPaths
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -15,7 +16,7 @@ func check(_ bytes: [UInt8]) {
             "\(entries.count) entries from a list of another length")
     for entry in entries {
         require(entry.destination.hasPrefix("/"), "destination \(entry.destination) is not absolute")
-        require(Paths.normalize(entry.destination) == entry.destination, "destination \(entry.destination) not normalized")
+        require(LexicalPath.normalize(entry.destination) == entry.destination, "destination \(entry.destination) not normalized")
     }
     let rendered = entries.map { "\($0.destination):\($0.mode.rawValue)" }.joined(separator: ",")
     guard let again = try? Request.parseRelabels(rendered) else { fatalError("list \(text) renders as \(rendered), which does not parse") }
