@@ -72,4 +72,11 @@ extension Files {
         defer { fd.close() }
         do { try fd.sync() } catch { throw SystemError("fsync", path: path, errno: error.errno) }
     }
+
+    /// A regular file (after symlinks) this process may execute: what a
+    /// hook registration or a runtime path must name.
+    public static func isExecutableFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+    }
 }

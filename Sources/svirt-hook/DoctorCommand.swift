@@ -68,8 +68,7 @@ struct Host {
     }
 
     func isExecutableFile(_ p: String) -> Bool {
-        var st = stat()
-        return stat(path(p), &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path(p), X_OK) == 0
+        Files.isExecutableFile(path(p))
     }
 
     /// `DIR/*.conf` in name order, as the engines read drop-ins.

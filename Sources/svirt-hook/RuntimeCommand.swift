@@ -84,9 +84,7 @@ enum RuntimeCommand {
     private static func findRuntime(_ requested: String?) -> String? {
         let own = try? Files.realPath("/proc/self/exe")
         for candidate in WrapperOptions.candidatePaths(runtime: requested, searchPath: ProcessInfo.environment("PATH")) {
-            guard access(candidate, X_OK) == 0 else { continue }
-            var st = stat()
-            guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard Files.isExecutableFile(candidate) else { continue }
             if let own, (try? Files.realPath(candidate)) == own { continue }
             return candidate
         }
