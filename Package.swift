@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "SVirtSELinuxTests", dependencies: ["SVirtSELinux", "TestSupport"]),
         .testTarget(name: "SVirtOCITests", dependencies: ["SVirtOCI", "SVirtJSON"]),
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem", "TestSupport"]),
-        .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel", "SVirtPaths"]),
+        .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel", "SVirtPaths", "SVirtSystem"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
             "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
         ]),

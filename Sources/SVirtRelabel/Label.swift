@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 
 /// A file label as the bytes written to `security.selinux`.
 ///

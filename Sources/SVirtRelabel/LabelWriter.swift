@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 
 /// The outcome of labeling one entry.
 enum EntryOutcome {

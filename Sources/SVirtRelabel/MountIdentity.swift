@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 
 /// The system calls whose absence decides how mount points are recognized,
 /// with a way for tests to pretend an older kernel (or a seccomp filter)

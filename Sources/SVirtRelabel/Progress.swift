@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 import Synchronization
 
 /// A relabel's counts so far, for a progress line. Counts only: a report

@@ -1,3 +1,4 @@
+import SVirtSystem
 /// What a finished relabel leaves on its tree's root: the label it gave
 /// the tree, and a time before the walk started. The next relabel to the
 /// same label (root carrying it, stamp not from the future, a local file
@@ -60,19 +61,8 @@ public struct TreeStamp: Sendable, Equatable {
     public let label: [UInt8]
     public let since: Timestamp
 
-    public struct Timestamp: Sendable, Equatable, Comparable {
-        public var seconds: Int64
-        public var nanoseconds: UInt32
-
-        public init(seconds: Int64, nanoseconds: UInt32) {
-            self.seconds = seconds
-            self.nanoseconds = nanoseconds
-        }
-
-        public static func < (a: Timestamp, b: Timestamp) -> Bool {
-            (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
-        }
-    }
+    /// A file time (SVirtSystem), as stamps compare them.
+    public typealias Timestamp = FileTime
 
     public init(label: FileLabel, since: Timestamp) {
         self.label = label.context

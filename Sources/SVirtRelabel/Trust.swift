@@ -1,3 +1,4 @@
+import SVirtSystem
 /// The one place that decides what a relabel may skip reading
 /// (docs/relabel.md, "What a stamp vouches for"): first whether the tree's
 /// stamp is trusted at all, then, per directory, whether its entries and

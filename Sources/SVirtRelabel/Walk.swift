@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 import Synchronization
 
 /// An open directory of the tree. Closed when the last task that needs it

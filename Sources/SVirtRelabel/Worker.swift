@@ -1,4 +1,5 @@
 import Glibc
+import SVirtSystem
 
 /// One thread's walking: its own buffers (no allocation per entry) and
 /// counts, added to the walk's when the thread is done.

@@ -1,3 +1,4 @@
+import SVirtSystem
 /// Whether to read an entry's label before writing it, decided per
 /// directory from what the previous entries showed.
 ///

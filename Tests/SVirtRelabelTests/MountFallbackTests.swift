@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @_spi(Bench) @testable import SVirtRelabel
+import SVirtSystem
 
 @Suite("Mount points on kernels without openat2/statx mount IDs, and bind mounts of refused paths", .needsRoot)
 struct MountFallbackTests {

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import SVirtRelabel
+import SVirtSystem
 
 #if arch(x86_64)
 private let renameat2Number = 316
