@@ -46,7 +46,7 @@ let package = Package(
         // Typed views over config.json and the runtime state.
         .target(name: "SVirtOCI", dependencies: ["SVirtJSON"]),
         // On-disk MCS level reservations, unique across processes.
-        .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux"]),
+        .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux", "SVirtPaths"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
         .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem", "SVirtPaths"]),
         // The pipeline: input bytes -> plan -> apply, against the collaborator
@@ -57,7 +57,7 @@ let package = Package(
         // its allocator, the walker as its relabeler, their progress lines.
         .target(name: "SVirtHost", dependencies: ["SVirtHook", "SVirtAllocation", "SVirtRelabel", "SVirtSELinux"]),
         .executableTarget(name: "svirt-hook", dependencies: [
-            "CVersion", "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
+            "CVersion", "SVirtHook", "SVirtHost", "SVirtPaths", "SVirtAllocation", "SVirtSELinux", "SVirtJSON", "SVirtOCI", "SVirtSystem", "SVirtRelabel",
         ]),
         // Drives the relabeler alone, for bench/relabel and the relabel race test.
         .executableTarget(name: "svirt-relabel-bench", dependencies: ["SVirtRelabel"]),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "SVirtAllocationTests", dependencies: ["SVirtAllocation", "SVirtSELinux", "SVirtSystem", "TestSupport"]),
         .testTarget(name: "SVirtRelabelTests", dependencies: ["SVirtRelabel", "SVirtPaths", "SVirtSystem"]),
         .testTarget(name: "SVirtHookTests", dependencies: [
-            "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel",
+            "SVirtHook", "SVirtHost", "SVirtAllocation", "SVirtSELinux", "SVirtOCI", "SVirtJSON", "SVirtRelabel", "SVirtPaths",
         ]),
         // Runs the built binary (and real runc/podman/containerd when present).
         .testTarget(name: "IntegrationTests", dependencies: ["SVirtJSON", "TestSupport"], exclude: ["Fixtures", "cri"]),

@@ -15,7 +15,7 @@ func check(_ bytes: [UInt8]) {
     require(entries.count == text.split(separator: ",", omittingEmptySubsequences: false).count,
             "\(entries.count) entries from a list of another length")
     for entry in entries {
-        require(entry.destination.hasPrefix("/"), "destination \(entry.destination) is not absolute")
+        require(LexicalPath.isAbsolute(entry.destination), "destination \(entry.destination) is not absolute")
         require(LexicalPath.normalize(entry.destination) == entry.destination, "destination \(entry.destination) not normalized")
     }
     let rendered = entries.map { "\($0.destination):\($0.mode.rawValue)" }.joined(separator: ",")

@@ -1,6 +1,7 @@
 import Glibc
 import SVirtSELinux
 import SVirtSystem
+import SVirtPaths
 
 /// One row of `list`: a key holding a level, or an entry a crash or a
 /// hand edit left behind.
@@ -361,7 +362,7 @@ extension ReservationStore {
     /// A relative path cannot be judged (it would be taken against gc's
     /// working directory) and counts as existing.
     public static func rootExists(_ path: String) -> Bool {
-        guard path.hasPrefix("/") else { return true }
+        guard LexicalPath.isAbsolute(path) else { return true }
         var st = stat()
         return lstat(path, &st) == 0 || errno != ENOENT && errno != ENOTDIR
     }

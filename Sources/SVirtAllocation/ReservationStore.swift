@@ -1,6 +1,7 @@
 import Glibc
 import SVirtSELinux
 import SVirtSystem
+import SVirtPaths
 
 /// MCS level reservations on disk, unique across every process that uses
 /// the same state directory, and safe against a crash at any instant.
@@ -271,7 +272,7 @@ public struct ReservationStore: Sendable {
     /// relative root would be judged against the wrong place and a live
     /// level freed.
     static func checkRoot(_ rootPath: String?) throws(ReservationError) {
-        if let rootPath, !rootPath.hasPrefix("/") {
+        if let rootPath, !LexicalPath.isAbsolute(rootPath) {
             throw ReservationError(.invalid, "reservation store: root path must be absolute: \(rootPath)")
         }
     }

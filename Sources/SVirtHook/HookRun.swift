@@ -1,6 +1,7 @@
 import SVirtJSON
 import SVirtOCI
 import SVirtSELinux
+import SVirtPaths
 
 /// The hook's settings, from its command line (see HookCommand).
 public struct HookOptions: Sendable, Equatable {
@@ -35,7 +36,7 @@ public struct HookOptions: Sendable, Equatable {
     /// are apart by their owners anyway. nil when the uid has no home.
     public static func defaultStateDirectory(uid: UInt32, home: String?) -> String? {
         if uid == 0 { return defaultStateDirectory }
-        guard let home, home.hasPrefix("/") else { return nil }
+        guard let home, LexicalPath.isAbsolute(home) else { return nil }
         return (home == "/" ? "" : home) + "/.local/share/svirt-hook"
     }
     public var noReserve = false
@@ -181,7 +182,7 @@ public enum HookRun {
         }
         // Nothing happens at poststart: do not even read the bundle.
         if stage == .poststart { return HookResult() }
-        guard state.bundle.hasPrefix("/") else {
+        guard LexicalPath.isAbsolute(state.bundle) else {
             throw HookError(.badInput, "state.bundle \(state.bundle) is not an absolute path")
         }
         let path = join(state.bundle, "config.json")

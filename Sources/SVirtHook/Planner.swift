@@ -87,7 +87,7 @@ public enum Planner {
     /// and a config replayed elsewhere must not fail on them.
     static func podmanContainerFiles(_ mounts: [OCIMount], exists: (String) -> Bool) -> [Int] {
         mounts.filter { mount in
-            guard mount.isBind, let source = mount.source, source.hasPrefix("/"), exists(source) else { return false }
+            guard mount.isBind, let source = mount.source, LexicalPath.isAbsolute(source), exists(source) else { return false }
             let parts = source.split(separator: "/")
             guard parts.count >= 4, parts[parts.count - 2] == "userdata",
                   parts[parts.count - 4].hasSuffix("-containers") else { return false }

@@ -70,7 +70,7 @@ public struct SourceRule: Sendable, Equatable {
         guard let mode = RelabelMode(option: option) else {
             throw HookError(.usage, "--relabel-source \(text): the mode must be z or Z, not \(option)")
         }
-        guard dir.hasPrefix("/") else { throw HookError(.usage, "--relabel-source \(text): \(dir) is not an absolute path") }
+        guard LexicalPath.isAbsolute(dir) else { throw HookError(.usage, "--relabel-source \(text): \(dir) is not an absolute path") }
         let normal = LexicalPath.normalize(dir)
         guard normal != "/" else { throw HookError(.usage, "--relabel-source \(text): / would name every source") }
         self.init(directory: normal, mode: mode)
@@ -141,7 +141,7 @@ public struct Request: Sendable, Equatable {
                 throw HookError(.badInput, "annotation \(relabelAnnotation): entry \"\(entry)\" is not DESTINATION:z or DESTINATION:Z")
             }
             let destination = String(entry[..<colon])
-            guard destination.hasPrefix("/") else {
+            guard LexicalPath.isAbsolute(destination) else {
                 throw HookError(.badInput, "annotation \(relabelAnnotation): destination \"\(destination)\" is not an absolute path")
             }
             out.append((LexicalPath.normalize(destination), mode))

@@ -10,6 +10,13 @@ public enum LexicalPath {
     static let slash = UInt8(ascii: "/")
     static let dot = UInt8(ascii: ".")
 
+    /// Whether `path` starts at the root: its first byte is `/` (a `/`
+    /// followed by a combining mark is one Character, and String.hasPrefix
+    /// would say no).
+    public static func isAbsolute(_ path: String) -> Bool {
+        path.utf8.first == slash
+    }
+
     /// Drops empty and `.` components and folds `..` (never above `/`);
     /// keeps a leading `/`. A relative path that folds away is `.`.
     public static func normalize(_ path: String) -> String {

@@ -51,7 +51,7 @@ enum InvokingUserHomes {
         var homes: [String] = []
         let uid = UserNamespace.hostUID()
         if let home = users.first(where: { $0.uid == uid })?.home { homes.append(home) }
-        if let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") { homes.append(home) }
+        if let home = getenv("HOME").map({ String(cString: $0) }), LexicalPath.isAbsolute(home) { homes.append(home) }
         if let user = getenv("SUDO_USER").map({ String(cString: $0) }), !user.isEmpty,
            let home = users.first(where: { $0.name == user })?.home {
             homes.append(home)

@@ -1,5 +1,6 @@
 import Glibc
 import SVirtSystem
+import SVirtPaths
 
 /// Locks that keep tree stamps true while svirt processes relabel at once,
 /// as lock files in a root-only directory under /run, not on the trees:
@@ -164,7 +165,7 @@ final class TreeLock {
     /// a symlink at any component, and only if the directory itself is
     /// owned by us and writable by nobody else.
     private static func openPrivateDirectory(_ path: String) -> Int32? {
-        guard path.hasPrefix("/") else { return nil }
+        guard LexicalPath.isAbsolute(path) else { return nil }
         var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         for part in path.split(separator: "/") {

@@ -4,6 +4,7 @@ import SVirtHook
 import SVirtJSON
 import SVirtSELinux
 import SVirtSystem
+import SVirtPaths
 
 /// `svirt-hook list|release|gc|reserve`: the reservation store by hand.
 /// Output is for people by default (aligned columns, one line per entry),
@@ -87,7 +88,7 @@ enum AdminCommand {
         // gc judges roots, and finds the store, from its own working
         // directory: a relative path would name something else there.
         for option in ["--state-dir", "--root"] {
-            if let value = args.value(option), !value.hasPrefix("/") {
+            if let value = args.value(option), !LexicalPath.isAbsolute(value) {
                 return "\(option) must be an absolute path, not \(value.isEmpty ? "an empty one" : value)"
             }
         }

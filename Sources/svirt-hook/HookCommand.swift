@@ -6,6 +6,7 @@ import SVirtOCI
 import SVirtRelabel
 import SVirtSELinux
 import SVirtSystem
+import SVirtPaths
 
 /// `svirt-hook [flags]`: the hook itself. Parses flags, composes the real
 /// collaborators (libselinux policy, reservation store, relabeler) and runs
@@ -223,7 +224,7 @@ enum HookCommand {
         o.bundle = args.value("--bundle").map { absolute($0) }
         if let dir = args.value("--state-dir") {
             // gc and poststop judge recorded paths from anywhere: the store must not move with the cwd.
-            guard dir.hasPrefix("/") else { throw HookError(.usage, "--state-dir must be an absolute path, not \(dir)") }
+            guard LexicalPath.isAbsolute(dir) else { throw HookError(.usage, "--state-dir must be an absolute path, not \(dir)") }
             o.stateDirectory = dir
         } else {
             (o.stateDirectory, o.stateDirectoryProblem) = callerStateDirectory()
@@ -279,7 +280,7 @@ enum HookCommand {
     /// A relative --bundle is taken against the current directory, so
     /// relative paths inside its config resolve against the bundle.
     static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
+        if LexicalPath.isAbsolute(path) { return path }
         guard let cwd = currentDirectory() else { return path }
         return cwd == "/" ? "/" + path : cwd + "/" + path
     }

@@ -3,6 +3,7 @@ import SVirtJSON
 import SVirtOCI
 import SVirtSELinux
 @testable import SVirtHook
+import SVirtPaths
 
 /// A file system of symlinks for the rules to be judged on: realpath(3) as
 /// a table (nil: does not exist).
@@ -107,5 +108,16 @@ struct SourceRuleTests {
         _ = try Apply.run(d, allocator: { RecordingAllocator() }, relabeler: { () throws(HookError) -> any MountRelabeler in relabeler })
         #expect(relabeler.calls.map(\.source) == ["/srv/volumes/db", "/other"])
         #expect(relabeler.confinements == ["/srv/volumes", nil])
+    }
+}
+
+@Suite("Absolute by the first byte")
+struct AbsoluteByByteTests {
+    @Test("a destination or rule whose / is followed by a combining mark is absolute, as the kernel sees it (found by fuzz-relabel-list)")
+    func slashThenCombiningMark() throws {
+        let entries = try Request.parseRelabels("//\u{325}:Z")
+        #expect(entries.map(\.destination) == ["/\u{325}"])
+        #expect(entries.allSatisfy { LexicalPath.isAbsolute($0.destination) })
+        #expect(try SourceRule(parsing: "/\u{325}srv=z").directory == "/\u{325}srv")
     }
 }

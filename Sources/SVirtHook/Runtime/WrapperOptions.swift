@@ -1,3 +1,4 @@
+import SVirtPaths
 /// The runtime wrapper's own settings: which real runtime to exec and which
 /// hook flags to label with. Engines call the wrapper exactly like runc and
 /// often cannot pass it anything but runc's arguments, so every setting can
@@ -115,7 +116,7 @@ public struct WrapperOptions: Equatable, Sendable {
         let path = (searchPath?.isEmpty == false ? searchPath : nil) ?? defaultSearchPath
         // An empty PATH entry means the working directory in execvp; a
         // runtime wrapper must not run whatever `runc` sits in a bundle dir.
-        let directories = path.split(separator: ":", omittingEmptySubsequences: true).filter { $0.hasPrefix("/") }
+        let directories = path.split(separator: ":", omittingEmptySubsequences: true).filter { LexicalPath.isAbsolute(String($0)) }
         var result: [String] = []
         for name in names {
             for directory in directories {
