@@ -11,6 +11,9 @@ public struct StoreProbe: Equatable, Sendable {
     /// nil when the store can work here; otherwise the first thing that fails.
     public var problem: String?
 
+    /// On a file system whose locks and renames are not this kernel's alone.
+    public var isNetworkFileSystem: Bool { Self.remote.values.contains(fileSystem) }
+
     /// File systems whose locks or renames are not one kernel's: flock on
     /// NFS is emulated with POSIX locks or local-only, and two hosts sharing
     /// a store would hand out the same level.

@@ -15,6 +15,12 @@ public struct LXCContexts: Equatable, Sendable {
     public var readOnlyFile: SecurityContext?
     public var content: SecurityContext?
 
+    /// The types it names for containers (process, file, read-only file):
+    /// those the loaded policy must define.
+    public var containerTypes: [String] {
+        [process.type, file.type, readOnlyFile?.type].compactMap { $0 }
+    }
+
     public init(process: SecurityContext, file: SecurityContext,
                 readOnlyFile: SecurityContext? = nil, content: SecurityContext? = nil) {
         self.process = process

@@ -79,13 +79,17 @@ struct Host {
     func facts(stateDirectory: String?, contextsFile: String?) -> DoctorFacts {
         let enabled = HostPolicy.isEnabled()
         let selinux: SELinuxState = !enabled ? .off : (HostPolicy.isEnforcing() ? .enforcing : .permissive)
-        let registrations = hookFiles()
+        // Each engine's configuration is read once: the hook files found
+        // follow from the directories they name.
+        let podman = podman()
+        let crio = crioDirs()
+        let registrations = hookFiles(podman: podman, crio: crio)
         let ours = registrations.filter(\.isSVirtHook)
         let directory = stateDirectory ?? ours.compactMap { $0.option("--state-dir") }.first ?? HookOptions.defaultStateDirectory
         var facts = DoctorFacts(selinux: selinux, store: store(directory), relabelLocks: relabelLocks())
         gatherPolicy(into: &facts, contextsFile: contextsFile ?? ours.compactMap { $0.option("--contexts") }.first, enabled: enabled)
-        facts.podman = podman()
-        facts.crioPrecreateFiles = crioDirs().flatMap { dir in
+        facts.podman = podman
+        facts.crioPrecreateFiles = crio.flatMap { dir in
             registrations.filter { $0.file.hasPrefix(dir + "/") && $0.stages.contains("precreate") }.map(\.file)
         }
         facts.registrations = registrations
@@ -110,8 +114,7 @@ struct Host {
                 let contexts = try HostPolicy.loadContexts(path: contextsPath)
                 facts.contexts = contexts
                 if enabled {
-                    let types = [contexts.process.type, contexts.file.type, contexts.readOnlyFile?.type].compactMap { $0 }
-                    facts.knownTypes = Set(types.filter { HostPolicy.knowsType($0, user: contexts.file.user) })
+                    facts.knownTypes = Set(contexts.containerTypes.filter { HostPolicy.knowsType($0, user: contexts.file.user) })
                 }
             } catch {
                 facts.contextsError = error.description
@@ -131,7 +134,7 @@ struct Host {
                 if parent.isEmpty { parent = "/" }
             }
             let probe = StoreProbe.probe(path(parent))
-            let remote = probe.problem?.contains("network") == true
+            let remote = probe.isNetworkFileSystem
             return StoreFacts(directory: directory, exists: false, fileSystem: probe.fileSystem,
                               problem: remote ? "would be created \(probe.problem!)" : nil,
                               fix: "pass --state-dir on a local file system (e.g. /run/svirt-hook) to every registration and gc")
@@ -169,7 +172,7 @@ struct Host {
                 setBy = file
             }
         }
-        let precreate = dirs.filter { dir in hookFiles(in: [dir]).contains { $0.isSVirtHook && $0.stages.contains("precreate") } }
+        let precreate = dirs.filter(holdsPrecreate)
         // Rootless podman adds the user's files after the system's; a user
         // hooks_dir replaces the system one wholesale.
         var users: [PodmanFacts.User] = []
@@ -180,11 +183,16 @@ struct Host {
             for f in userFiles {
                 if let text = read(f), let set = HooksDirSetting.read(text, table: "engine") { userDirs = set; file = f }
             }
-            if let userDirs, !userDirs.contains(where: { dir in hookFiles(in: [dir]).contains { $0.isSVirtHook && $0.stages.contains("precreate") } }) {
+            if let userDirs, !userDirs.contains(where: holdsPrecreate) {
                 users.append(PodmanFacts.User(name: name, configFile: file))
             }
         }
         return PodmanFacts(hooksDirs: dirs, setBy: setBy, precreateDirs: precreate, usersWithout: users)
+    }
+
+    /// Whether `dir` holds an svirt-hook precreate registration.
+    private func holdsPrecreate(_ dir: String) -> Bool {
+        hookFiles(in: [dir]).contains { $0.isSVirtHook && $0.stages.contains("precreate") }
     }
 
     /// Users with a login home (uid >= 1000), from passwd.
@@ -202,9 +210,9 @@ struct Host {
 
     /// Every hooks.d JSON file in the directories podman or CRI-O read, and
     /// in the podman-only directory make install uses.
-    private func hookFiles() -> [HookRegistration] {
-        var dirs = Self.podmanDefaultHooksDirs + crioDirs() + ["/usr/share/svirt-hook/hooks.d", "/usr/local/share/svirt-hook/hooks.d"]
-        if let podman = podman() { dirs += podman.hooksDirs }
+    private func hookFiles(podman: PodmanFacts?, crio: [String]) -> [HookRegistration] {
+        var dirs = Self.podmanDefaultHooksDirs + crio + ["/usr/share/svirt-hook/hooks.d", "/usr/local/share/svirt-hook/hooks.d"]
+        if let podman { dirs += podman.hooksDirs }
         var seen: Set<String> = []
         return hookFiles(in: dirs.filter { seen.insert($0).inserted })
     }

@@ -45,7 +45,7 @@ public enum Doctor {
                 ? .ok(name, "not checked: SELinux is off (\(why))")
                 : .fail(name, "\(why)", fix: "reinstall the policy package that owns \(path)")
         }
-        let types = [contexts.process.type, contexts.file.type, contexts.readOnlyFile?.type].compactMap { $0 }
+        let types = contexts.containerTypes
         guard facts.selinux != .off else {
             return .ok(name, "not checked: SELinux is off (\(path) names \(types.joined(separator: ", ")))")
         }
@@ -61,16 +61,10 @@ public enum Doctor {
         guard let context = facts.ownContext, let range = HostPolicy.categoryRange(ofContext: context) else {
             return .fail(name, "cannot read this process's SELinux context", fix: "run doctor as the engine's user")
         }
-        let n = range.upper - range.lower + 1
-        guard n >= 2 else {
-            return .fail(name, "\(context) allows \(n) category: no two-category level can be drawn", fix: "run the engine in a domain with a category range (e.g. s0-s0:c0.c1023)")
+        guard range.count >= 2 else {
+            return .fail(name, "\(context) allows \(range.count) category: no two-category level can be drawn", fix: "run the engine in a domain with a category range (e.g. s0-s0:c0.c1023)")
         }
-        return .ok(name, "c\(range.lower).c\(range.upper) from \(context): \(levelCount(range)) levels")
-    }
-
-    static func levelCount(_ range: CategoryRange) -> Int {
-        let n = range.upper - range.lower + 1
-        return n * (n - 1) / 2
+        return .ok(name, "c\(range.lower).c\(range.upper) from \(context): \(LevelDraw.pairCount(in: range)) levels")
     }
 
     static func stateDirectory(_ store: StoreFacts) -> DoctorCheck {
@@ -156,7 +150,7 @@ public enum Doctor {
             return facts.store.exists ? .fail(name, "cannot list the store: \(facts.listError ?? "unknown error")", fix: "svirt-hook list --state-dir \(facts.store.directory)") : .ok(name, "none held (no store yet)")
         }
         let range = facts.selinux == .off ? CategoryRange.full : (facts.ownContext.flatMap(HostPolicy.categoryRange(ofContext:)) ?? .full)
-        let total = levelCount(range)
+        let total = LevelDraw.pairCount(in: range)
         let free = max(0, total - held)
         if free == 0 { return .fail(name, "\(held) held, none free", fix: "svirt-hook gc; svirt-hook list shows who holds them") }
         if free * 10 < total { return .warn(name, "\(held) held, \(free) free (under 10%)", fix: "svirt-hook gc") }
