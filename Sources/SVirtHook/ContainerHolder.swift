@@ -73,11 +73,10 @@ public enum ContainerHolder {
         return nil
     }
 
-    /// containerd's task bundle: the namespace and container id.
+    /// containerd's task bundle (ContainerdTask.identify): the namespace
+    /// and container id.
     static func fromBundle(_ bundle: String) -> (engine: String, id: String)? {
-        let parts = bundle.split(separator: "/").map(String.init)
-        guard let i = parts.lastIndex(of: "io.containerd.runtime.v2.task"), i + 2 == parts.count - 1 else { return nil }
-        let namespace = parts[i + 1], id = parts[i + 2]
+        guard let (namespace, id) = ContainerdTask.identify(bundle: bundle) else { return nil }
         return namespace == "moby" ? ("docker", id) : ("containerd", "\(namespace)/\(id)")
     }
 

@@ -91,8 +91,7 @@ public enum Planner {
             let parts = source.split(separator: "/")
             guard parts.count >= 4, parts[parts.count - 2] == "userdata",
                   parts[parts.count - 4].hasSuffix("-containers") else { return false }
-            let id = parts[parts.count - 3]
-            return id.utf8.count == 64 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+            return ContainerHolder.isID(parts[parts.count - 3])
         }.map(\.index)
     }
 
