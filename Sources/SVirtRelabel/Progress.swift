@@ -65,7 +65,7 @@ final class ProgressTracker: Sendable {
     init(_ observer: RelabelObserver, total: Int?) {
         self.observer = observer
         self.total = total
-        start = ProgressTracker.monotonicNanoseconds()
+        start = ProcessInfo.monotonicNanoseconds()
         intervalNanoseconds = observer.interval > 0 ? UInt64(observer.interval * 1e9) : 0
         nextReport = Atomic(start &+ intervalNanoseconds)
     }
@@ -80,27 +80,20 @@ final class ProgressTracker: Sendable {
     /// One reporter at a time: a thread that finds another reporting
     /// skips, as the counts it would show are about to be shown.
     private func reportIfDue() {
-        guard ProgressTracker.monotonicNanoseconds() >= nextReport.load(ordering: .relaxed),
+        guard ProcessInfo.monotonicNanoseconds() >= nextReport.load(ordering: .relaxed),
               reporting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         defer { reporting.store(false, ordering: .releasing) }
         // Read again once alone: another reporter may have gone first, and
         // a time from before its report would make elapsed go back.
-        let now = ProgressTracker.monotonicNanoseconds()
+        let now = ProcessInfo.monotonicNanoseconds()
         guard now >= nextReport.load(ordering: .relaxed) else { return }
         nextReport.store(now &+ intervalNanoseconds, ordering: .relaxed)
         observer.report(snapshot(now))
     }
 
-    func snapshot(_ now: UInt64 = ProgressTracker.monotonicNanoseconds()) -> RelabelProgress {
+    func snapshot(_ now: UInt64 = ProcessInfo.monotonicNanoseconds()) -> RelabelProgress {
         RelabelProgress(visited: visited.load(ordering: .relaxed), changed: changed.load(ordering: .relaxed),
                         unread: unread.load(ordering: .relaxed),
                         elapsed: Double(now &- start) / 1e9, total: total)
-    }
-
-    /// CLOCK_MONOTONIC: a clock set back must not stall the reports.
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }

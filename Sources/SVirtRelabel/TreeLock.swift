@@ -70,11 +70,11 @@ final class TreeLock {
     /// within what is left of one `timeout`.
     static func forWrites(_ place: FileSystemPlace, directory: String,
                           timeout: Double = defaultTimeout) throws(Timeout) -> WriteLock? {
-        let deadline = monotonicSeconds() + timeout
+        let deadline = ProcessInfo.monotonicSeconds() + timeout
         var held: [TreeLock] = []
         for (path, shared) in place.ancestors.map({ ($0, true) }) + [(place.path, false)] {
             guard let lock = try acquire(writeLockName(place.device, path), directory: directory, shared: shared,
-                                         timeout: max(0, deadline - monotonicSeconds()),
+                                         timeout: max(0, deadline - ProcessInfo.monotonicSeconds()),
                                          shown: "writes \(shared ? "under" : "to") \(path) on \(place.device)")
             else { return nil }
             held.append(lock)
@@ -105,7 +105,7 @@ final class TreeLock {
         guard let dir = openPrivateDirectory(directory) else { return nil }
         defer { close(dir) }
         let path = directory + "/" + name
-        let deadline = monotonicSeconds() + timeout
+        let deadline = ProcessInfo.monotonicSeconds() + timeout
         var pause: UInt32 = 1_000
         while true {
             let fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -123,7 +123,7 @@ final class TreeLock {
                     close(fd)
                     return nil
                 }
-                if monotonicSeconds() >= deadline {
+                if ProcessInfo.monotonicSeconds() >= deadline {
                     let holder = holderOf(fd)
                     close(fd)
                     throw Timeout(name: shown ?? name, holder: holder)
@@ -153,12 +153,6 @@ final class TreeLock {
         else { return "unknown" }
         guard let comm = try? Files.read("/proc/\(pid)/comm", limit: 64), !comm.isEmpty else { return "pid \(pid)" }
         return "pid \(pid) (\(String(decoding: comm, as: UTF8.self).split(separator: "\n").first ?? ""))"
-    }
-
-    private static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Opens (making what is missing, mode 0700) `path` without following

@@ -21,12 +21,17 @@ public enum ProcessInfo {
         isatty(fd.rawValue) == 1
     }
 
-    /// Seconds on CLOCK_MONOTONIC, for durations: a clock set back must
-    /// not make one negative.
-    public static func monotonicSeconds() -> Double {
+    /// Nanoseconds on CLOCK_MONOTONIC, for durations and deadlines: a
+    /// clock set back must neither make one negative nor stall one.
+    public static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// The same clock in seconds.
+    public static func monotonicSeconds() -> Double {
+        Double(monotonicNanoseconds()) / 1e9
     }
 
     /// Whether process `pid` exists (EPERM means it does, owned by another user).
