@@ -19,11 +19,10 @@ public struct HookOptions: Sendable, Equatable {
     public var stage: HookStage?
     public var bundle: String?
     public var requireLabel = false
-    public var stateDirectory = HookOptions.defaultStateDirectory
+    /// `--state-dir`; nil: the caller's own (defaultStateDirectory(uid:home:)),
+    /// looked up only when a run opens its store.
+    public var stateDirectory: String?
     public static let defaultStateDirectory = "/var/lib/svirt-hook"
-    /// Why there is no store for this caller (no home to keep it in); the
-    /// run fails with it only when it needs a store.
-    public var stateDirectoryProblem: String?
 
     /// The store a caller gets without --state-dir. root's is the system's.
     /// Anyone else cannot write that one: rootless podman runs its hooks as

@@ -39,7 +39,7 @@ enum AdminCommand {
         let json = args.has("--json")
         // The caller's own store by default, as the hook picks it (a user's
         // rootless containers are in their home's).
-        let directory = args.value("--state-dir") ?? HookCommand.callerStateDirectory().0
+        let directory = args.value("--state-dir") ?? (try? HookCommand.callerStateDirectory()) ?? HookOptions.defaultStateDirectory
         let store: ReservationStore
         do {
             // Only reserve creates a store: reading or freeing a mistyped

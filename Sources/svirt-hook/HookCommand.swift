@@ -141,7 +141,12 @@ enum HookCommand {
     /// The real collaborators, each opened only when a run needs it.
     static func environment(_ options: HookOptions) -> HookEnvironment {
         let enabled = options.selinux == .off ? false : HostPolicy.isEnabled()
-        let stateDirectory = options.stateDirectory
+        // The caller's own store is found (uid_map, passwd) only by a run
+        // that opens one: a pass-through or --no-reserve start reads neither.
+        let stateDirectory = { () throws(HookError) -> String in
+            if let directory = options.stateDirectory { return directory }
+            return try callerStateDirectory()
+        }
         return HookEnvironment(
             selinuxEnabled: enabled,
             loadPolicy: { () throws(HookError) in
@@ -149,17 +154,16 @@ enum HookCommand {
             },
             allocator: { () throws(HookError) -> any LevelAllocator in
                 if options.noReserve { return RandomLevelAllocator() }
-                if let problem = options.stateDirectoryProblem { throw HookError(.reservation, problem) }
-                return StoreAllocator(store: try openStore(stateDirectory),
+                return StoreAllocator(store: try openStore(stateDirectory()),
                                       inUse: { enabled ? RunningLevels.scan() : [] })
             },
             relabeler: { () throws(HookError) -> any MountRelabeler in
                 TreeRelabeler(full: options.fullRelabel, progress: TreeRelabeler.ProgressLog { log.log(.info, $0) })
             },
             release: { () throws(HookError) -> (any ReservationRelease)? in
-                guard !options.noReserve, options.stateDirectoryProblem == nil else { return nil }
+                guard !options.noReserve, let directory = try? stateDirectory() else { return nil }
                 do throws(ReservationError) {
-                    return StoreRelease(store: try ReservationStore(directory: stateDirectory, create: false))
+                    return StoreRelease(store: try ReservationStore(directory: directory, create: false))
                 } catch where error.kind == .notFound {
                     return nil
                 } catch {
@@ -226,8 +230,6 @@ enum HookCommand {
             // gc and poststop judge recorded paths from anywhere: the store must not move with the cwd.
             guard LexicalPath.isAbsolute(dir) else { throw HookError(.usage, "--state-dir must be an absolute path, not \(dir)") }
             o.stateDirectory = dir
-        } else {
-            (o.stateDirectory, o.stateDirectoryProblem) = callerStateDirectory()
         }
         o.sourceRules = try args.all("--relabel-source").map { text throws(HookError) in try SourceRule(parsing: text) }
         o.requireLabel = args.has("--require-label")
@@ -245,12 +247,13 @@ enum HookCommand {
     /// HookOptions.defaultStateDirectory(uid:home:) for this process, by
     /// its uid outside any user namespace: rootless podman runs hooks as
     /// uid 0 of the user's namespace, who is the user, not root.
-    static func callerStateDirectory() -> (String, String?) {
+    static func callerStateDirectory() throws(HookError) -> String {
         let uid = UserNamespace.hostUID()
         let home = uid == 0 ? nil : PasswordFile.load().first { $0.uid == uid }?.home
-        if let dir = HookOptions.defaultStateDirectory(uid: uid, home: home) { return (dir, nil) }
-        return (HookOptions.defaultStateDirectory,
-                "no reservation store for uid \(uid): it has no home in /etc/passwd to keep one in (pass --state-dir)")
+        guard let dir = HookOptions.defaultStateDirectory(uid: uid, home: home) else {
+            throw HookError(.reservation, "no reservation store for uid \(uid): it has no home in /etc/passwd to keep one in (pass --state-dir)")
+        }
+        return dir
     }
 
     static func openStore(_ directory: String) throws(HookError) -> ReservationStore {
