@@ -1,7 +1,16 @@
 import Foundation
 import Testing
 
-/// `make install-files` as a packager runs it, into a scratch PREFIX.
+/// `make install-files` as a packager runs it, into a scratch PREFIX under
+/// `dir`; returns the make variables, for the `uninstall` that undoes it.
+private func installFiles(_ make: String, into dir: TemporaryDirectory, _ extra: [String] = []) throws -> [String] {
+    let vars = ["PREFIX=\(dir.file("prefix"))", "OCIHOOKSDIR=\(dir.file("oci-hooks.d"))",
+                "CONTAINERSCONFDIR=\(dir.file("containers.conf.d"))", "BUILT=\(Paths.binary)"] + extra
+    let install = try run(make, ["-s", "-C", Paths.packageRoot, "install-files"] + vars)
+    #expect(install.status == 0, "\(install.stdoutText)\(install.stderr)")
+    return vars
+}
+
 @Suite("make install-files: the gc timer")
 struct InstallTests {
     @Test("the gc service runs the installed binary with GC_FLAGS, systemd accepts both units, and its command works")
@@ -12,13 +21,7 @@ struct InstallTests {
         }
         let dir = try TemporaryDirectory(prefix: "install")
         let prefix = dir.file("prefix"), state = dir.file("state")
-        let install = try run(make, [
-            "-s", "-C", Paths.packageRoot, "install-files",
-            "PREFIX=\(prefix)", "OCIHOOKSDIR=\(dir.file("oci-hooks.d"))",
-            "CONTAINERSCONFDIR=\(dir.file("containers.conf.d"))", "BUILT=\(Paths.binary)",
-            "GC_FLAGS=--state-dir \(state)",
-        ])
-        #expect(install.status == 0, "\(install.stdoutText)\(install.stderr)")
+        _ = try installFiles(make, into: dir, ["GC_FLAGS=--state-dir \(state)"])
         let units = prefix + "/lib/systemd/system"
         let service = try String(contentsOfFile: units + "/svirt-hook-gc.service", encoding: .utf8)
         let execLine = try #require(service.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
@@ -58,10 +61,7 @@ struct CompletionInstallTests {
         }
         let dir = try TemporaryDirectory(prefix: "install-completions")
         let prefix = dir.file("prefix")
-        let vars = ["PREFIX=\(prefix)", "OCIHOOKSDIR=\(dir.file("oci-hooks.d"))",
-                    "CONTAINERSCONFDIR=\(dir.file("containers.conf.d"))", "BUILT=\(Paths.binary)"]
-        let install = try run(make, ["-s", "-C", Paths.packageRoot, "install-files"] + vars)
-        #expect(install.status == 0, "\(install.stdoutText)\(install.stderr)")
+        let vars = try installFiles(make, into: dir)
         let bash = prefix + "/share/bash-completion/completions/svirt-hook"
         let zsh = prefix + "/share/zsh/vendor-completions/_svirt-hook"
         #expect(FileManager.default.contentsEqual(atPath: bash, andPath: ShellCompletionTests.bashScript))
@@ -93,10 +93,7 @@ struct PolicyInstallTests {
         }
         let dir = try TemporaryDirectory(prefix: "policy-install")
         let prefix = dir.file("prefix")
-        let vars = ["PREFIX=\(prefix)", "OCIHOOKSDIR=\(dir.file("oci-hooks.d"))",
-                    "CONTAINERSCONFDIR=\(dir.file("containers.conf.d"))", "BUILT=\(Paths.binary)"]
-        let install = try run(make, ["-s", "-C", Paths.packageRoot, "install-files"] + vars)
-        #expect(install.status == 0, "\(install.stdoutText)\(install.stderr)")
+        let vars = try installFiles(make, into: dir)
         let policyDir = prefix + "/share/svirt-hook/policy"
         let installed = try String(contentsOfFile: policyDir + "/svirt_container.cil", encoding: .utf8)
         let shipped = try String(contentsOfFile: Paths.packageRoot + "/policy/svirt_container.cil", encoding: .utf8)
