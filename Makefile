@@ -91,7 +91,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all build release run test deps deps-test install install-files render-user-gc uninstall install-policy uninstall-policy deb test-deb bench e2e fuzz sanitize clean
+.PHONY: all build release run test deps deps-test install install-files uninstall install-policy uninstall-policy deb test-deb bench e2e fuzz sanitize clean
 
 all: build
 
@@ -145,10 +145,15 @@ endef
 # JSON string list of HOOK_FLAGS, appended to the registrations' args.
 HOOK_ARGS_JSON = $(foreach f,$(HOOK_FLAGS),, "$(f)")
 
+# GC_FLAGS as the gc service's @GC_ARGS@; the user unit gets none: each
+# user's gc uses that user's own default store.
+GC_ARGS = $(if $(GC_FLAGS), $(GC_FLAGS))
+
+# $(3): what @GC_ARGS@ becomes (only the gc service has it).
 define render
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SVIRTHOOKSDIR@|$(SVIRTHOOKSDIR)|g' \
 	    -e 's|@OCIHOOKSDIR@|$(OCIHOOKSDIR)|g' -e 's|@HOOK_ARGS@|$(HOOK_ARGS_JSON)|g' \
-	    -e 's|@GC_ARGS@|$(if $(GC_FLAGS), $(GC_FLAGS))|g' $(1) > $(2)
+	    -e 's|@GC_ARGS@|$(3)|g' $(1) > $(2)
 endef
 
 install: release
@@ -172,17 +177,13 @@ install-files:
 	$(call render,hooks.d/svirt-hook-createruntime.json.in,$(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-createruntime.json)
 	$(call render,hooks.d/svirt-hook-poststop.json.in,$(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-poststop.json)
 	$(call render,hooks.d/50-svirt-hook.conf.in,$(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf)
-	$(call render,systemd/svirt-hook-gc.service.in,$(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service)
+	$(call render,systemd/svirt-hook-gc.service.in,$(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service,$(GC_ARGS))
 	install -m 0644 systemd/svirt-hook-gc.timer $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.timer
-	$(MAKE) --no-print-directory GC_FLAGS= RENDER_OUT=$(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.service render-user-gc
+	$(call render,systemd/svirt-hook-gc.service.in,$(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.service)
 	install -m 0644 systemd/svirt-hook-gc.timer $(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.timer
 	chmod 0644 $(DESTDIR)$(SVIRTHOOKSDIR)/*.json $(DESTDIR)$(OCIHOOKSDIR)/50-svirt-hook-*.json \
-	           $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service
-
-# The user unit: the user's own default store, so no GC_FLAGS.
-render-user-gc:
-	$(call render,systemd/svirt-hook-gc.service.in,$(RENDER_OUT))
-	chmod 0644 $(RENDER_OUT)
+	           $(DESTDIR)$(CONTAINERSCONFDIR)/50-svirt-hook.conf $(DESTDIR)$(SYSTEMDUNITDIR)/svirt-hook-gc.service \
+	           $(DESTDIR)$(SYSTEMDUSERUNITDIR)/svirt-hook-gc.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/svirt-hook $(DESTDIR)$(BINDIR)/svirt-runc \
