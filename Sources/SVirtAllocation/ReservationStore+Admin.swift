@@ -190,7 +190,7 @@ extension ReservationStore {
             do { lock = try lockKey(name, wait: true, create: true) } catch {
                 guard case .corrupt = error.kind else { throw error }
                 // keys/<name> is not a record: free the level, keep that entry.
-                if unlink(holder) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: holder)) }
+                do { try Files.remove(holder, missingOK: true) } catch { throw .io(error) }
                 released.append(EntryName.decode(name) ?? name)
                 continue
             }
@@ -204,11 +204,11 @@ extension ReservationStore {
                 _ = try releaseLocked(name: name, record: record)
                 released.append(record.key)
             } else {
-                if unlink(holder) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: holder)) }
+                do { try Files.remove(holder, missingOK: true) } catch { throw .io(error) }
                 released.append(EntryName.decode(name) ?? name)
             }
         }
-        _ = rmdir(dir)
+        try? Files.removeDirectory(dir) // others still hold it
         do { try Files.fsyncDirectory(levelsPath) } catch { throw .io(error) }
         return released
     }
@@ -226,11 +226,10 @@ extension ReservationStore {
             guard Files.nonRegularKind(dir) == "a directory" else { continue }
             let holder = "\(dir)/\(name)"
             guard Files.exists(holder), Files.nonRegularKind(holder) == nil else { continue }
-            if unlink(holder) != 0 {
-                if errno == ENOENT { continue }
-                throw .io(SystemError("unlink", path: holder))
-            }
-            _ = rmdir(dir)
+            do { try Files.remove(holder) } catch where error.errno == .noEntry {
+                continue
+            } catch { throw .io(error) }
+            try? Files.removeDirectory(dir) // others still hold it
             removed.append(EntryName.decode(levelName) ?? levelName)
         }
         if !removed.isEmpty {
@@ -315,7 +314,7 @@ extension ReservationStore {
         } catch { throw .io(error) }
         var removed = 0
         for name in names where try removeOrphanHolder(name, levelName: levelName, dir: dir, &events) { removed += 1 }
-        if removed == names.count && rmdir(dir) == 0 {
+        if removed == names.count && (try? Files.removeDirectory(dir)) != nil {
             events.append(GarbageEvent(kind: .emptyLevel, level: levelName, key: nil, detail: ""))
         }
     }
@@ -347,13 +346,13 @@ extension ReservationStore {
             return false // reported above; its holder stays until an admin decides
         }
         if let record, EntryName.encode(record.level.description) == levelName { return false }
-        if unlink(holder) == 0 {
-            events.append(GarbageEvent(kind: .orphanHolder, level: levelName, key: EntryName.decode(name) ?? name, detail: "no record points here"))
-            return true
-        } else if errno != ENOENT {
-            throw .io(SystemError("unlink", path: holder))
-        }
-        return false
+        do {
+            try Files.remove(holder)
+        } catch where error.errno == .noEntry {
+            return false
+        } catch { throw .io(error) }
+        events.append(GarbageEvent(kind: .orphanHolder, level: levelName, key: EntryName.decode(name) ?? name, detail: "no record points here"))
+        return true
     }
 
     /// A root is gone only when it certainly does not exist; an unreadable
@@ -363,16 +362,19 @@ extension ReservationStore {
     /// working directory) and counts as existing.
     public static func rootExists(_ path: String) -> Bool {
         guard LexicalPath.isAbsolute(path) else { return true }
-        var st = stat()
-        return lstat(path, &st) == 0 || errno != ENOENT && errno != ENOTDIR
+        do {
+            _ = try Files.status(path, followingLinks: false)
+            return true
+        } catch {
+            return error.errno != .noEntry && error.errno != .notDirectory
+        }
     }
 
     /// Removes a record file that is empty (left by a lock of a reservation
     /// that never wrote a record), while still holding its lock.
     func dropEmptyLock(_ lock: KeyLock, name: String) {
-        var st = stat()
-        if fstat(lock.fd.rawValue, &st) == 0 && st.st_size == 0 {
-            _ = unlink("\(keysPath)/\(name)")
+        if let st = try? lock.fd.status(), st.st_size == 0 {
+            try? Files.remove("\(keysPath)/\(name)")
         }
     }
 
@@ -388,8 +390,8 @@ extension ReservationStore {
             guard let pid = name.split(separator: ".").first.flatMap({ Int32($0) }), !ProcessInfo.processExists(pid) else { continue }
             let dir = "\(tmpPath)/\(name)"
             // Not through a link: its target is outside the store.
-            for inner in (try? Files.entries(dir, noFollow: true)) ?? [] { _ = unlink("\(dir)/\(inner)") }
-            if rmdir(dir) == 0 || unlink(dir) == 0 {
+            for inner in (try? Files.entries(dir, noFollow: true)) ?? [] { try? Files.remove("\(dir)/\(inner)") }
+            if (try? Files.removeDirectory(dir)) != nil || (try? Files.remove(dir)) != nil {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: dir))
             }
         }
@@ -397,7 +399,7 @@ extension ReservationStore {
         do { keyNames = try Files.entries(keysPath) } catch { throw .io(error) }
         for name in keyNames where name.hasPrefix(".") {
             guard let pid = Files.temporaryOwner(name), !ProcessInfo.processExists(pid) else { continue }
-            if unlink("\(keysPath)/\(name)") == 0 {
+            if (try? Files.remove("\(keysPath)/\(name)")) != nil {
                 events.append(GarbageEvent(kind: .temporary, level: nil, key: nil, detail: "\(keysPath)/\(name)"))
             }
         }

@@ -108,10 +108,9 @@ public struct ReservationStore: Sendable {
         tmpPath = trimmed + "/tmp"
         if !create {
             for path in [levelsPath, keysPath] {
-                var st = stat()
-                if stat(path, &st) != 0 && errno == ENOENT {
+                do { _ = try Files.status(path) } catch where error.errno == .noEntry {
                     throw ReservationError(.notFound, "no reservation store at \(trimmed)")
-                }
+                } catch {}
             }
         }
         do {
@@ -120,10 +119,9 @@ public struct ReservationStore: Sendable {
                 for path in [levelsPath, keysPath, tmpPath] { try Files.makeDirectory(path) }
             }
             // Fails now, with the path, rather than on the first entry.
-            var st = stat()
-            try syscall("stat", path: levelsPath) { stat(levelsPath, &st) }
-            try syscall("access", path: keysPath) { access(keysPath, R_OK | X_OK) }
-            try syscall("access", path: levelsPath) { access(levelsPath, R_OK | X_OK) }
+            _ = try Files.status(levelsPath)
+            try Files.checkReadAndSearch(keysPath)
+            try Files.checkReadAndSearch(levelsPath)
         } catch {
             // Named by the store too: a failing parent (mkdir /nonexistent)
             // does not say which store it was for.
@@ -134,8 +132,7 @@ public struct ReservationStore: Sendable {
     }
 
     private static func makeDirectories(_ path: String) throws(SystemError) {
-        var st = stat()
-        if stat(path, &st) == 0 {
+        if let st = try? Files.status(path) {
             guard (st.st_mode & S_IFMT) == S_IFDIR else { throw SystemError("mkdir", path: path, errno: .notDirectory) }
             return
         }
@@ -266,7 +263,7 @@ public struct ReservationStore: Sendable {
         return EntryName.encode(key)
     }
 
-    static func now() -> Int { Int(time(nil)) }
+    static func now() -> Int { Int(ProcessInfo.realTime().seconds) }
 
     /// gc judges roots with lstat from its own working directory, so a
     /// relative root would be judged against the wrong place and a live
@@ -287,9 +284,9 @@ public struct ReservationStore: Sendable {
     /// last. Best effort: a leftover is repaired by gc.
     func removeHolder(_ name: String, from level: MCSLevel) {
         let dir = levelPath(level)
-        _ = unlink("\(dir)/\(name)")
-        _ = rmdir(dir)
-        _ = try? Files.fsyncDirectory(levelsPath)
+        try? Files.remove("\(dir)/\(name)")
+        try? Files.removeDirectory(dir) // others still hold it
+        try? Files.fsyncDirectory(levelsPath)
     }
 
     /// Releases a locked key: holder first, then the record, so a crash in
@@ -300,20 +297,22 @@ public struct ReservationStore: Sendable {
         if let record {
             let dir = levelPath(record.level)
             do {
-                try syscall("unlink", path: "\(dir)/\(name)") { unlink("\(dir)/\(name)") }
+                try Files.remove("\(dir)/\(name)")
                 freed.append(record.level)
             } catch where error.errno == .noEntry {
                 // Stale record: the holder is already gone.
             } catch {
                 throw .io(error)
             }
-            if rmdir(dir) != 0 && errno != ENOTEMPTY && errno != ENOENT && errno != EEXIST {
-                throw .io(SystemError("rmdir", path: dir))
+            do { try Files.removeDirectory(dir) } catch {
+                // Others still hold it, or it is gone already.
+                let kept: [Errno] = [.notEmpty, .noEntry, .exists]
+                if !kept.contains(error.errno) { throw .io(error) }
             }
             do { try Files.fsyncDirectory(levelsPath) } catch { throw .io(error) }
         }
         let path = "\(keysPath)/\(name)"
-        if unlink(path) != 0 && errno != ENOENT { throw .io(SystemError("unlink", path: path)) }
+        do { try Files.remove(path, missingOK: true) } catch { throw .io(error) }
         do { try Files.fsyncDirectory(keysPath) } catch { throw .io(error) }
         return freed
     }
@@ -361,8 +360,8 @@ public struct ReservationStore: Sendable {
         var taken = false
         defer {
             if !taken {
-                _ = unlink("\(newborn)/\(holder)")
-                _ = rmdir(newborn)
+                try? Files.remove("\(newborn)/\(holder)")
+                try? Files.removeDirectory(newborn)
             }
         }
         func attempt(_ level: MCSLevel) throws(ReservationError) -> Bool {
@@ -397,9 +396,9 @@ public struct ReservationStore: Sendable {
     /// `tmp/<pid>.<random>/<holder>`, fsynced so that after the rename the
     /// level is never seen without its holder.
     private func makeNewborn(holder: String, random: inout RandomWords) throws(SystemError) -> String {
-        let path = "\(tmpPath)/\(getpid()).\(random.hex(bytes: 8))"
-        try syscall("mkdir", path: path) { mkdir(path, 0o755) }
-        let file = try FileDescriptor.open("\(path)/\(holder)", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644)
+        let path = "\(tmpPath)/\(ProcessInfo.processID).\(random.hex(bytes: 8))"
+        try Files.createDirectory(path, mode: 0o755)
+        let file = try FileDescriptor.open("\(path)/\(holder)", [.writeOnly, .create, .exclusive, .noFollow], mode: 0o644)
         file.close()
         try Files.fsyncDirectory(path)
         return path
@@ -413,17 +412,19 @@ public struct ReservationStore: Sendable {
         let dir = levelPath(level)
         var random = RandomWords()
         for _ in 0..<100 {
-            let fd = openat(AT_FDCWD, "\(dir)/\(holder)", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
-            if fd >= 0 {
-                close(fd)
+            let added: Bool
+            do {
+                try FileDescriptor.open("\(dir)/\(holder)", [.writeOnly, .create, .noFollow], mode: 0o644).close()
+                added = true
+            } catch where error.errno == .noEntry {
+                added = false // no such level: made below
+            } catch { throw .io(error) }
+            if added {
                 do { try Files.fsyncDirectory(dir) } catch where error.errno == .noEntry {
                     continue
                 } catch { throw .io(error) }
                 return
             }
-            let err = Errno.current
-            if err == .interrupted { continue }
-            guard err == .noEntry else { throw .io(SystemError("open", path: "\(dir)/\(holder)", errno: err)) }
             let newborn: String
             do { newborn = try makeNewborn(holder: holder, random: &random) } catch { throw .io(error) }
             do {
@@ -431,11 +432,11 @@ public struct ReservationStore: Sendable {
                 try Files.fsyncDirectory(levelsPath)
                 return
             } catch where error.errno == .exists || error.errno.rawValue == ENOTEMPTY {
-                _ = unlink("\(newborn)/\(holder)")
-                _ = rmdir(newborn)
+                try? Files.remove("\(newborn)/\(holder)")
+                try? Files.removeDirectory(newborn)
             } catch {
-                _ = unlink("\(newborn)/\(holder)")
-                _ = rmdir(newborn)
+                try? Files.remove("\(newborn)/\(holder)")
+                try? Files.removeDirectory(newborn)
                 throw .io(error)
             }
         }
@@ -450,18 +451,16 @@ public struct ReservationStore: Sendable {
         let path = "\(keysPath)/\(name)"
         while true {
             // O_NONBLOCK: a FIFO planted in keys/ must not hang the open.
-            let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (create ? O_CREAT : 0)
-            let raw = open(path, flags, 0o644)
-            if raw < 0 {
-                let err = Errno.current
-                if err == .interrupted { continue }
-                if err == .noEntry && !create { return nil }
-                if err.rawValue == ELOOP { throw .corrupt(path, "a symbolic link, not a record") }
-                if err.rawValue == EISDIR { throw .corrupt(path, "a directory, not a record") }
-                throw .io(SystemError("open", path: path, errno: err))
+            let fd: FileDescriptor
+            do {
+                fd = try FileDescriptor.open(path, create ? [.noFollow, .nonBlocking, .create] : [.noFollow, .nonBlocking])
+            } catch {
+                if error.errno == .noEntry && !create { return nil }
+                if error.errno == .tooManyLinks { throw .corrupt(path, "a symbolic link, not a record") }
+                if error.errno == .isDirectory { throw .corrupt(path, "a directory, not a record") }
+                throw .io(error)
             }
-            let fd = FileDescriptor(rawValue: raw)
-            if let kind = Files.nonRegularKind(fd: raw) {
+            if let kind = Files.nonRegularKind(fd: fd) {
                 fd.close()
                 throw .corrupt(path, "\(kind), not a record")
             }

@@ -1,5 +1,3 @@
-import Glibc
-import CLinux
 import SVirtSystem
 
 /// Whether a directory can hold a reservation store: the store's
@@ -29,29 +27,32 @@ public struct StoreProbe: Equatable, Sendable {
     /// Probes `directory` (which must exist) with two scratch files named
     /// after this process, removed before returning.
     public static func probe(_ directory: String) -> StoreProbe {
-        let type = svirt_fs_type(directory)
-        guard type >= 0 else { return StoreProbe(fileSystem: "unknown", problem: "statfs: \(Errno.current)") }
+        let type: Int
+        do { type = try Files.fileSystemType(directory) } catch {
+            return StoreProbe(fileSystem: "unknown", problem: "statfs: \(error.errno)")
+        }
         let name = local[type] ?? remote[type] ?? "0x" + String(type, radix: 16)
         if remote[type] != nil {
             return StoreProbe(fileSystem: name, problem: "on \(name), a network file system: flock and rename are not atomic across hosts")
         }
-        let a = directory + "/.doctor-\(getpid())-a", b = directory + "/.doctor-\(getpid())-b"
-        defer { unlink(a); unlink(b) }
+        let pid = ProcessInfo.processID
+        let a = directory + "/.doctor-\(pid)-a", b = directory + "/.doctor-\(pid)-b"
+        defer { try? Files.remove(a); try? Files.remove(b) }
         for path in [a, b] {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            guard fd >= 0 else { return StoreProbe(fileSystem: name, problem: "not writable: \(Errno.current)") }
+            let fd: FileDescriptor
+            do { fd = try FileDescriptor.open(path, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600) } catch {
+                return StoreProbe(fileSystem: name, problem: "not writable: \(error.errno)")
+            }
+            defer { fd.close() }
             if path == a {
                 do {
-                    guard try FileDescriptor(rawValue: fd).lock(wait: false) else {
-                        close(fd)
+                    guard try fd.lock(wait: false) else {
                         return StoreProbe(fileSystem: name, problem: "flock on a new file reports it held")
                     }
                 } catch {
-                    close(fd)
                     return StoreProbe(fileSystem: name, problem: "flock fails: \(error.errno)")
                 }
             }
-            close(fd)
         }
         do {
             try Files.renameNoReplace(a, b)

@@ -1,4 +1,3 @@
-import Glibc
 import SVirtSystem
 
 /// The outcome of labeling one entry.
@@ -7,7 +6,7 @@ enum EntryOutcome {
     case changed
     /// A tolerated errno (see Walk.tolerated): the walk stops with a
     /// warning, which the caller words with the entry's path.
-    case stop(Int32)
+    case stop(Errno)
     case failure(RelabelError)
 }
 
@@ -30,45 +29,56 @@ struct LabelWriter {
     /// nothing may be written (the walk stopped or failed, and says why).
     @inline(__always)
     func apply(_ policy: inout WritePolicy, path: () -> String, beforeWrite: () -> Bool,
-               read: (UnsafeMutableRawBufferPointer) -> Int,
-               write: (UnsafeRawBufferPointer) -> Int) -> EntryOutcome {
+               read: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int,
+               write: (UnsafeRawBufferPointer) throws(Errno) -> Void) -> EntryOutcome {
         if policy.shouldRead() {
-            let n = read(value)
-            if n >= 0 {
+            do {
+                let n = try read(value)
                 let matching = label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n]))
                 policy.observed(matching: matching)
                 if matching { return .unchanged }
-            } else {
-                let e = errno
-                switch e {
-                case ENODATA, ERANGE:
+            } catch {
+                switch error {
+                case .noData, .rangeTooSmall:
                     policy.observed(matching: false) // unlabeled, or longer than ours
-                case ENOENT:
+                case .noEntry:
                     return .unchanged // vanished; nothing to label
                 default:
-                    if Walk.tolerated(e, "") != nil { return .stop(e) }
-                    return .failure(.failed(path(), "getxattr", errno: e))
+                    if Walk.isTolerated(error) { return .stop(error) }
+                    return .failure(.failed(path(), "getxattr", errno: error))
                 }
             }
             guard beforeWrite() else { return .unchanged }
-            if label.stored.withUnsafeBytes(write) == 0 { return .changed }
-            return writeFailure(errno, path)
+            do {
+                try writeLabel(write)
+                return .changed
+            } catch {
+                return writeFailure(error, path)
+            }
         }
         guard beforeWrite() else { return .unchanged }
-        if label.stored.withUnsafeBytes(write) == 0 { return .changed }
-        let e = errno
-        // A blind write failed: it may not have been needed at all.
-        let n = read(value)
-        if n >= 0 && label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n])) {
-            policy.observed(matching: true)
-            return .unchanged
+        do {
+            try writeLabel(write)
+            return .changed
+        } catch {
+            // A blind write failed: it may not have been needed at all.
+            if let n = try? read(value), label.matches(UnsafeRawBufferPointer(rebasing: value[0..<n])) {
+                policy.observed(matching: true)
+                return .unchanged
+            }
+            return writeFailure(error, path)
         }
-        return writeFailure(e, path)
     }
 
-    private func writeFailure(_ e: Int32, _ path: () -> String) -> EntryOutcome {
-        if e == ENOENT { return .unchanged } // vanished
-        if Walk.tolerated(e, "") != nil { return .stop(e) }
+    @inline(__always)
+    private func writeLabel(_ write: (UnsafeRawBufferPointer) throws(Errno) -> Void) throws(Errno) {
+        // withUnsafeBytes rethrows untyped: carry the Errno out.
+        try label.stored.withUnsafeBytes { bytes in Result { () throws(Errno) in try write(bytes) } }.get()
+    }
+
+    private func writeFailure(_ e: Errno, _ path: () -> String) -> EntryOutcome {
+        if e == .noEntry { return .unchanged } // vanished
+        if Walk.isTolerated(e) { return .stop(e) }
         return .failure(.failed(path(), "setxattr", errno: e))
     }
 }

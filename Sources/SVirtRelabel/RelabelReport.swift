@@ -44,7 +44,7 @@ public enum RelabelError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Not started: a system path, a home, an unidentifiable mount, a bad label.
     case refused(_ path: String, _ reason: String)
     /// A system call failed on `path`.
-    case failed(_ path: String, _ call: String, errno: Int32)
+    case failed(_ path: String, _ call: String, errno: Errno)
     /// A relabel lock stayed held longer than the relabel waits (see TreeLock).
     case lockTimedOut(_ path: String, lock: String, holder: String, seconds: Double)
 
@@ -54,11 +54,11 @@ public enum RelabelError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var errno: Int32? {
+    public var errno: Errno? {
         switch self {
         case .refused: nil
         case .failed(_, _, let errno): errno
-        case .lockTimedOut: ETIMEDOUT
+        case .lockTimedOut: .timedOut
         }
     }
 
@@ -83,7 +83,7 @@ public enum RelabelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .refused(let path, let reason):
             return "relabel of \(path) refused: \(reason)"
         case .failed(let path, let call, let errno):
-            return "relabel \(path): \(call): \(Errno(rawValue: errno)) (errno \(errno))"
+            return "relabel \(path): \(call): \(errno) (errno \(errno.rawValue))"
         case .lockTimedOut(let path, let lock, let holder, let seconds):
             let time = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
             return "relabel \(path): relabel lock '\(lock)' still held by \(holder) after \(time) s (ETIMEDOUT)"

@@ -1,4 +1,3 @@
-import Glibc
 import SVirtSystem
 
 /// Relabels a tree (a bind-mount source) to one file label, safely against
@@ -103,12 +102,12 @@ public struct Relabeler: Sendable {
         }
         let policy = self.policy ?? SystemPathPolicy(extraPaths: InvokingUserHomes.collect())
         let source = try ResolvedSource.open(path, policy: policy, within: within, calls: calls)
-        defer { close(source.fd) }
+        defer { source.fd.close() }
         let fileLabel = FileLabel(label)
         guard source.isDirectory else { return try labelSingle(source, fileLabel) }
         let tree = try OpenTree(source, forcedMethod: forcedMethod,
                                 threads: threads > 0 ? threads : Relabeler.defaultThreads())
-        defer { close(tree.fd) }
+        defer { tree.fd.close() }
         let progress = observer.map { ProgressTracker($0, total: Relabeler.knownEntryCount(source, open: tree.fd)) }
         // Stamps only where directory times come from this host's clock,
         // and only under the tree lock, held until the stamp is written.
@@ -158,8 +157,8 @@ public struct Relabeler: Sendable {
                       locks: PassLocks, progress: ProgressTracker?) throws(RelabelError) -> RelabelReport? {
         // A descriptor of its own per pass: a dup would share the
         // directory offset that the previous pass read to the end.
-        let fd = openat(tree.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .failed(tree.path, "open", errno: errno) }
+        let fd: FileDescriptor
+        do { fd = try tree.fd.open(".", .directory) } catch { throw .failed(tree.path, "open", errno: error) }
         let root = DirHandle(fd: fd, path: tree.path, trust: trust.root)
         let walk = Walk(root: root, label: label, threadLimit: tree.threads, entryChecks: tree.entryChecks,
                         mayWriteBlind: !alwaysReadFirst && !trust.rootLabeled && tree.cheapRewrite,
@@ -184,7 +183,7 @@ public struct Relabeler: Sendable {
             case .none:
                 // A locked walk of this tree may have stamped it meanwhile,
                 // over labels this one went on writing.
-                if report.changed > 0 { _ = XattrAccess.remove(tree.fd, name: TreeStamp.xattrName) }
+                if report.changed > 0 { try? tree.fd.removeExtendedAttribute(TreeStamp.attribute) }
             case .treeAndWrites:
                 Stamps.write(stamp, tree.fd)
             case .tree:
@@ -199,8 +198,10 @@ public struct Relabeler: Sendable {
 
     private func readTrust(_ tree: OpenTree, _ label: FileLabel, now: TreeStamp.Timestamp,
                            keepsStamps: Bool) -> Trust {
-        Trust(rootLabeled: Relabeler.carries(SyscallNumber.fgetxattr, Int(tree.fd), label),
-              stamp: Stamps.read(SyscallNumber.fgetxattr, Int(tree.fd)),
+        Trust(rootLabeled: Relabeler.carries(label) { (buffer) throws(Errno) in
+                  try tree.fd.extendedAttribute(.selinux, into: buffer)
+              },
+              stamp: Stamps.read(tree.fd),
               label: label, now: now, keepsStamps: keepsStamps, full: full)
     }
 
@@ -223,10 +224,9 @@ public struct Relabeler: Sendable {
               let candidates = MountTable.coveringDirectories(of: source.path, mountID: mountID, mounts: source.mounts)
         else { return [] }
         return candidates.compactMap { candidate in
-            let (e, st) = Linux.statx(AT_FDCWD, candidate.path,
-                                      flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
-                                      mask: LinuxFlag.statxMountID)
-            guard e == 0, st.mask & LinuxFlag.statxMountID != 0, st.mountID == candidate.mountID else { return nil }
+            let st = try? FileDescriptor.currentDirectory.statx(candidate.path, [.noFollow, .noAutomount, .statxDontSync],
+                                                                fields: .mountID)
+            guard let id = st?.knownMountID, id == candidate.mountID else { return nil }
             return candidate.path
         }
     }
@@ -240,16 +240,13 @@ public struct Relabeler: Sendable {
             || UInt32(truncatingIfNeeded: type) == 0x794C_7630 // overlayfs
     }
 
-    static func now() -> TreeStamp.Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return TreeStamp.Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: UInt32(ts.tv_nsec))
-    }
+    static func now() -> TreeStamp.Timestamp { ProcessInfo.realTime() }
 
-    static func carries(_ call: Int, _ target: Int, _ label: FileLabel) -> Bool {
+    /// Whether `read` (an fd's or a path's security.selinux) gives `label`.
+    static func carries(_ label: FileLabel, _ read: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0) }
-        return n >= 0 && label.matches(Array(buffer[0..<n]))
+        let n = buffer.withUnsafeMutableBytes { raw in try? read(raw) }
+        return n.map { label.matches(Array(buffer[0..<$0])) } ?? false
     }
 
     /// Whether a relabel of `path` to `label` has completed before: its
@@ -261,10 +258,13 @@ public struct Relabeler: Sendable {
     public func isComplete(_ path: String, label: String) -> Bool {
         guard let resolved = try? Files.realPath(path) else { return false }
         let fileLabel = FileLabel(label)
-        return resolved.withCString { raw in
-            let target = Int(bitPattern: UnsafeRawPointer(raw))
-            guard Relabeler.carries(SyscallNumber.lgetxattr, target, fileLabel),
-                  let bytes = Stamps.read(SyscallNumber.lgetxattr, target),
+        return resolved.withCString { path in
+            guard Relabeler.carries(fileLabel, { (buffer) throws(Errno) in
+                      try PathAttributes.get(.selinux, of: path, followingLinks: false, into: buffer)
+                  }),
+                  let bytes = Stamps.read({ (buffer) throws(Errno) in
+                      try PathAttributes.get(TreeStamp.attribute, of: path, followingLinks: false, into: buffer)
+                  }),
                   let stamp = TreeStamp.decode(bytes) else { return false }
             return stamp.trusted(for: fileLabel, now: Relabeler.now())
         }
@@ -277,16 +277,15 @@ public struct Relabeler: Sendable {
     /// the time left) rather than a wrong one. Hard links make it an
     /// undercount (one inode, several names): a reader must not trust it
     /// once the walk is past it.
-    static func knownEntryCount(_ source: ResolvedSource, open fd: Int32) -> Int? {
+    static func knownEntryCount(_ source: ResolvedSource, open fd: FileDescriptor) -> Int? {
         guard let mountID = source.mount.mountID,
               let own = source.mounts.first(where: { $0.id == mountID }),
               own.root == "/", own.mountPoint == source.path else { return nil }
-        return Linux.usedInodes(fd)
+        return fd.usedInodes()
     }
 
     static func defaultThreads() -> Int {
-        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return max(2, min(2 * (online > 0 ? online : 1), 8))
+        max(2, min(2 * ProcessInfo.onlineProcessors(), 8))
     }
 
     static func needsEntryChecks(_ source: ResolvedSource) -> Bool {
@@ -298,10 +297,9 @@ public struct Relabeler: Sendable {
             isDirectory: { path in
                 // Cached attributes only and no automount: a hung NFS or an
                 // autofs mount elsewhere on the host must not stall the hook.
-                let (e, st) = Linux.statx(AT_FDCWD, path,
-                                          flags: AT_SYMLINK_NOFOLLOW | LinuxFlag.atNoAutomount | LinuxFlag.atStatxDontSync,
-                                          mask: LinuxFlag.statxType)
-                return e == 0 && st.isDirectory
+                let st = try? FileDescriptor.currentDirectory.statx(path, [.noFollow, .noAutomount, .statxDontSync],
+                                                                    fields: .type)
+                return st?.isDirectory == true
             })
     }
 
@@ -315,12 +313,12 @@ public struct Relabeler: Sendable {
         var blocked: Result<String, RelabelError>? // a warning, or the failure
         let outcome = withUnsafeTemporaryAllocation(byteCount: LabelWriter.valueSize(for: label),
                                                     alignment: 8) { value -> EntryOutcome in
-            "/proc/self/fd/\(source.fd)".withCString { link -> EntryOutcome in
+            "/proc/self/fd/\(source.fd.rawValue)".withCString { link -> EntryOutcome in
                 var strict = WritePolicy(mayWriteBlind: false)
                 return LabelWriter(label: label, value: value).apply(&strict, path: { source.path },
                     beforeWrite: {
                         do throws(RelabelError) {
-                            if Relabeler.keepsLocalTimes(Linux.fileSystemType(source.fd)) {
+                            if Relabeler.keepsLocalTimes(try? source.fd.fileSystemType()) {
                                 lock = try locking(source.path) { () throws(TreeLock.Timeout) in
                                     try TreeLock.forWrites(source.place, directory: lockDirectory, timeout: lockTimeout)
                                 }
@@ -334,8 +332,12 @@ public struct Relabeler: Sendable {
                             ?? .failure(.failed(ancestor, "removexattr \(TreeStamp.xattrName)", errno: e))
                         return false
                     },
-                    read: { XattrAccess.get(SyscallNumber.getxattr, Int(bitPattern: link), $0) },
-                    write: { XattrAccess.set(SyscallNumber.setxattr, Int(bitPattern: link), $0) })
+                    read: { (value) throws(Errno) in
+                        try PathAttributes.get(.selinux, of: link, followingLinks: true, into: value)
+                    },
+                    write: { (value) throws(Errno) in
+                        try PathAttributes.set(.selinux, of: link, followingLinks: true, to: value)
+                    })
             }
         }
         withExtendedLifetime(lock) {}
@@ -354,7 +356,7 @@ public struct Relabeler: Sendable {
 /// about where it is.
 struct OpenTree {
     let path: String
-    let fd: Int32
+    let fd: FileDescriptor
     let method: XattrMethod
     let mount: MountIdentity.Root
     let threads: Int
@@ -368,15 +370,15 @@ struct OpenTree {
     let cheapRewrite: Bool
 
     init(_ source: ResolvedSource, forcedMethod: XattrMethod?, threads: Int) throws(RelabelError) {
-        let fd = openat(source.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .failed(source.path, "open", errno: errno) }
+        let fd: FileDescriptor
+        do { fd = try source.fd.open(".", .directory) } catch { throw .failed(source.path, "open", errno: error) }
         guard let method = forcedMethod ?? XattrMethod.probe(directory: fd) else {
-            close(fd)
+            fd.close()
             // No getxattrat (Linux < 6.13) and no /proc to reach entries by
             // directory descriptor: there is no way to label without paths.
-            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: ENOSYS)
+            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: .noSystemCall)
         }
-        let fileSystem = Linux.fileSystemType(fd)
+        let fileSystem = try? fd.fileSystemType()
         self.path = source.path
         self.fd = fd
         self.method = method

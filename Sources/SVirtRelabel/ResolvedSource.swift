@@ -1,11 +1,10 @@
-import Glibc
 import SVirtSystem
 import SVirtPaths
 
-/// The relabel source, resolved once and pinned by an LinuxFlag.openPath descriptor.
+/// The relabel source, resolved once and pinned by an O_PATH descriptor.
 struct ResolvedSource {
     let path: String
-    let fd: Int32
+    let fd: FileDescriptor
     let isDirectory: Bool
     /// The mount holding it (every directory of the walk is on it).
     let mount: MountIdentity.Root
@@ -33,36 +32,33 @@ struct ResolvedSource {
                      calls: KernelCalls = KernelCalls()) throws(RelabelError) -> ResolvedSource {
         guard !path.isEmpty else { throw .refused(path, "empty path") }
         let resolved: String
-        do { resolved = try Files.realPath(path) } catch { throw .failed(path, "realpath", errno: error.errno.rawValue) }
+        do { resolved = try Files.realPath(path) } catch { throw .failed(path, "realpath", errno: error.errno) }
         let named = resolved == LexicalPath.normalize(path) ? resolved : "\(path) (\(resolved))"
         if let why = policy.refusal(for: resolved) { throw .refused(named, why) }
         if let within, !LexicalPath.isInside(resolved, within) {
             throw .refused(named, "is outside \(within), the directory its relabel rule names")
         }
-        var fd = calls.openat2(AT_FDCWD, resolved, flags: LinuxFlag.openPath | O_NOFOLLOW,
-                               resolve: LinuxFlag.resolveNoSymlinks | LinuxFlag.resolveNoMagicLinks)
-        if fd < 0 && (errno == ENOSYS || errno == EPERM) {
-            fd = Glibc.open(resolved, LinuxFlag.openPath | O_NOFOLLOW | O_CLOEXEC)
-        }
-        guard fd >= 0 else {
-            let e = errno
-            throw e == ELOOP ? .refused(resolved, "changed into a symlink while being resolved")
-                             : .failed(resolved, "open", errno: e)
+        let fd: FileDescriptor
+        do {
+            fd = try openPinned(resolved, calls: calls)
+        } catch {
+            throw error == .tooManyLinks ? .refused(resolved, "changed into a symlink while being resolved")
+                                         : .failed(resolved, "open", errno: error)
         }
         var ok = false
-        defer { if !ok { close(fd) } }
-        if let now = linkTarget("/proc/self/fd/\(fd)"), now != resolved {
+        defer { if !ok { fd.close() } }
+        if let now = linkTarget("/proc/self/fd/\(fd.rawValue)"), now != resolved {
             throw .refused(resolved, "moved while being opened (now \(now))")
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .failed(resolved, "fstat", errno: errno) }
+        let st: StatX
+        do { st = try calls.status(of: fd, fields: [.type, .inode]) } catch { throw .failed(resolved, "fstat", errno: error) }
         for system in policy.refused.sorted() {
-            var other = stat()
-            if stat(system, &other) == 0 && other.st_dev == st.st_dev && other.st_ino == st.st_ino {
+            if let other = try? FileDescriptor.currentDirectory.oldStatus(system, []),
+               other.device == st.device && other.inode == st.inode {
                 throw .refused(resolved, "is the same file as \(system)")
             }
         }
-        guard let mountID = calls.mountID(fd) else {
+        guard let mountID = calls.mountID(of: fd) else {
             throw .refused(resolved, "its mount cannot be identified (no mount ID from statx or /proc/self/fdinfo)")
         }
         guard let table = MountTable.readOwn() else {
@@ -79,16 +75,30 @@ struct ResolvedSource {
             }
         }
         ok = true
-        return ResolvedSource(path: resolved, fd: fd, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
-                              mount: MountIdentity.Root(devMajor: MountIdentity.major(st.st_dev),
-                                                        devMinor: MountIdentity.minor(st.st_dev), mountID: mountID),
+        return ResolvedSource(path: resolved, fd: fd, isDirectory: st.isDirectory,
+                              mount: MountIdentity.Root(device: st.device, mountID: mountID),
                               mounts: mounts, place: place)
     }
 
+    /// An O_PATH descriptor of `resolved` that no symlink on the way led
+    /// to (openat2; before 5.6, O_NOFOLLOW on the last component, and the
+    /// proc link check after it for the rest).
+    private static func openPinned(_ resolved: String, calls: KernelCalls) throws(Errno) -> FileDescriptor {
+        let pinned = resolved.withCString { path in
+            Result { () throws(Errno) in
+                try calls.open(path, in: .currentDirectory, [.pathOnly, .noFollow], resolve: [.noSymlinks, .noMagicLinks])
+            }
+        }
+        switch pinned {
+        case .success(let fd): return fd
+        case .failure(let error) where !error.meansCallMissing: throw error
+        case .failure: break
+        }
+        return try FileDescriptor.currentDirectory.open(resolved, [.pathOnly, .noFollow])
+    }
+
     static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buffer, buffer.count - 1)
-        guard n >= 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let bytes = try? FileDescriptor.currentDirectory.readLink(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

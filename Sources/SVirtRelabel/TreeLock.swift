@@ -1,4 +1,3 @@
-import Glibc
 import SVirtSystem
 import SVirtPaths
 
@@ -43,25 +42,24 @@ final class TreeLock {
         let holder: String
     }
 
-    private let fd: Int32
+    private let file: FileDescriptor
     private let path: String
 
-    private init(fd: Int32, path: String) {
-        self.fd = fd
+    private init(file: FileDescriptor, path: String) {
+        self.file = file
         self.path = path
     }
 
     deinit {
         // Unlinked only while nobody else holds it, and before closing:
         // nobody can lock this file once it is unreachable.
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
-        close(fd)
+        if (try? file.lock(wait: false)) == true { try? FileDescriptor.currentDirectory.removeFile(path) }
+        file.close()
     }
 
-    static func forTree(_ root: Int32, directory: String,
+    static func forTree(_ root: FileDescriptor, directory: String,
                         timeout: Double = defaultTimeout) throws(Timeout) -> TreeLock? {
-        var st = stat()
-        guard fstat(root, &st) == 0 else { return nil }
+        guard let st = try? root.status() else { return nil }
         return try acquire("tree-\(UInt64(st.st_dev))-\(UInt64(st.st_ino))", directory: directory, timeout: timeout)
     }
 
@@ -103,51 +101,49 @@ final class TreeLock {
     static func acquire(_ name: String, directory: String, shared: Bool = false, wait: Bool = true,
                         timeout: Double = defaultTimeout, shown: String? = nil) throws(Timeout) -> TreeLock? {
         guard let dir = openPrivateDirectory(directory) else { return nil }
-        defer { close(dir) }
+        defer { dir.close() }
         let path = directory + "/" + name
         let deadline = ProcessInfo.monotonicSeconds() + timeout
         var pause: UInt32 = 1_000
         while true {
-            let fd = openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return nil }
-            let file = FileDescriptor(rawValue: fd)
+            guard let file = try? dir.open(name, [.readWrite, .create, .noFollow], mode: 0o600) else { return nil }
             // Polled rather than blocking: flock has no timeout of its own,
             // and a signal-based one would need process-wide state.
             while true {
                 guard let locked = try? file.lock(shared: shared, wait: false) else {
-                    close(fd)
+                    file.close()
                     return nil
                 }
                 if locked { break }
                 guard wait else {
-                    close(fd)
+                    file.close()
                     return nil
                 }
                 if ProcessInfo.monotonicSeconds() >= deadline {
-                    let holder = holderOf(fd)
-                    close(fd)
+                    let holder = holderOf(file)
+                    file.close()
                     throw Timeout(name: shown ?? name, holder: holder)
                 }
-                usleep(pause)
+                ProcessInfo.sleep(microseconds: pause)
                 pause = min(pause * 2, 50_000)
             }
-            if file.isStill(named: name, relativeTo: FileDescriptor(rawValue: dir)) {
+            if file.isStill(named: name, relativeTo: dir) {
                 // Fixed width, written in one call at offset 0: holders of a
                 // shared lock overwrite each other whole, never in part.
-                let digits = String(getpid())
+                let digits = String(ProcessInfo.processID)
                 let pid = Array((String(repeating: " ", count: max(0, 10 - digits.count)) + digits + "\n").utf8)
-                _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-                return TreeLock(fd: fd, path: path)
+                _ = try? file.write(pid, atOffset: 0)
+                return TreeLock(file: file, path: path)
             }
-            close(fd) // the previous holder removed it: lock the current file
+            file.close() // the previous holder removed it: lock the current file
         }
     }
 
-    /// Who holds the lock file open at `fd`: the pid its holder wrote, and
-    /// that process's command name.
-    private static func holderOf(_ fd: Int32) -> String {
+    /// Who holds the lock file open at `file`: the pid its holder wrote,
+    /// and that process's command name.
+    private static func holderOf(_ file: FileDescriptor) -> String {
         var buffer = [UInt8](repeating: 0, count: 32)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let n = buffer.withUnsafeMutableBytes { (try? file.read(into: $0, atOffset: 0)) ?? 0 }
         guard n > 0, let line = buffer[0..<n].split(separator: UInt8(ascii: "\n")).first,
               let pid = Int32(String(decoding: line.filter { $0 != UInt8(ascii: " ") }, as: UTF8.self))
         else { return "unknown" }
@@ -158,26 +154,24 @@ final class TreeLock {
     /// Opens (making what is missing, mode 0700) `path` without following
     /// a symlink at any component, and only if the directory itself is
     /// owned by us and writable by nobody else.
-    private static func openPrivateDirectory(_ path: String) -> Int32? {
-        guard LexicalPath.isAbsolute(path) else { return nil }
-        var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        for part in path.split(separator: "/") {
-            var next = openat(fd, String(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if next < 0 && errno == ENOENT {
-                if mkdirat(fd, String(part), 0o700) != 0 && errno != EEXIST {
-                    close(fd)
-                    return nil
-                }
-                next = openat(fd, String(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            }
-            close(fd)
-            guard next >= 0 else { return nil }
+    private static func openPrivateDirectory(_ path: String) -> FileDescriptor? {
+        guard LexicalPath.isAbsolute(path),
+              var fd = try? FileDescriptor.currentDirectory.open("/", .directory) else { return nil }
+        for part in path.split(separator: "/").map(String.init) {
+            var next: FileDescriptor?
+            do {
+                next = try fd.open(part, [.directory, .noFollow])
+            } catch .noEntry {
+                // EEXIST: made meanwhile; any other failure shows in the open.
+                try? fd.makeDirectory(part, mode: 0o700)
+                next = try? fd.open(part, [.directory, .noFollow])
+            } catch {}
+            fd.close()
+            guard let next else { return nil }
             fd = next
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
-            close(fd)
+        guard let st = try? fd.status(), st.st_uid == ProcessInfo.effectiveUserID, st.st_mode & 0o022 == 0 else {
+            fd.close()
             return nil
         }
         return fd

@@ -52,7 +52,8 @@ import SVirtSystem
 /// system without trusted.* xattrs gets no stamp and a full read every
 /// time.
 public struct TreeStamp: Sendable, Equatable {
-    public static let xattrName = "trusted.svirt.relabel"
+    public static let attribute = XattrName("trusted.svirt.relabel")
+    public static var xattrName: String { attribute.description }
     /// Taken off the walk's start time: file system timestamps come from a
     /// coarse clock (up to a tick behind) and may be truncated to whole
     /// seconds, and what changed around the start is cheap to read once more.

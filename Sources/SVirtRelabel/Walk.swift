@@ -6,7 +6,7 @@ import Synchronization
 /// (its own reading, or a child still to be opened) lets go of it, so open
 /// descriptors stay near the number of directories with pending children.
 final class DirHandle: Sendable {
-    let fd: Int32
+    let fd: FileDescriptor
     let path: String
     /// The directory it was opened in, nil for the root: kept for clearing
     /// stamps up the chain (Walk.beforeWrite).
@@ -19,7 +19,7 @@ final class DirHandle: Sendable {
     let trust: Trust.Directory
     /// `relabeled`: writing its label removed its stamp and cleared those
     /// above it already (Worker.labelOpenDirectory).
-    init(fd: Int32, path: String, parent: DirHandle? = nil, trust: Trust.Directory = .everything,
+    init(fd: FileDescriptor, path: String, parent: DirHandle? = nil, trust: Trust.Directory = .everything,
          relabeled: Bool = false) {
         self.fd = fd
         self.path = path
@@ -28,7 +28,7 @@ final class DirHandle: Sendable {
         self.relabeled = relabeled
         self.trust = trust
     }
-    deinit { close(fd) }
+    deinit { fd.close() }
 }
 
 /// A subdirectory to open, by name, inside a directory we hold open.
@@ -109,10 +109,9 @@ final class Walk: @unchecked Sendable {
         self.ancestors = ancestors
         self.afterDirectoryLabel = afterDirectoryLabel
         self.calls = calls
-        self.rootMount = rootMount ?? {
-            let (_, st) = calls.statEntry(root.fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
-            return MountIdentity.Root(devMajor: st.devMajor, devMinor: st.devMinor, mountID: calls.mountID(root.fd))
-        }()
+        self.rootMount = rootMount ?? MountIdentity.Root(
+            device: (try? calls.status(of: root.fd, fields: .mountID))?.device ?? Device(major: 0, minor: 0),
+            mountID: calls.mountID(of: root.fd))
         self.root = root
         self.label = label
         self.threadLimit = threadLimit
@@ -172,10 +171,9 @@ final class Walk: @unchecked Sendable {
 
     /// The ctime of the directory open at `fd`, nil when unknown; asked by
     /// Trust only while a stamp is trusted.
-    func ctime(_ fd: Int32) -> TreeStamp.Timestamp? {
-        let (e, st) = calls.statEntry(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxCtime)
-        guard e == 0, st.mask & LinuxFlag.statxCtime != 0 else { return nil }
-        return st.ctime
+    func ctime(_ fd: FileDescriptor) -> TreeStamp.Timestamp? {
+        guard let st = try? calls.status(of: fd, fields: .changeTime), st.fields.contains(.changeTime) else { return nil }
+        return st.changeTime
     }
 
     /// Called before a label is written in `dir` (an entry of it, or a
@@ -204,13 +202,13 @@ final class Walk: @unchecked Sendable {
     /// Removes the stamp of the directory open at `fd`, if it has one.
     /// False when it stays: the walk then has failed (or stopped with a
     /// warning on a read-only file system) and nothing may be written.
-    func clearStamp(_ fd: Int32, _ path: String) -> Bool {
+    func clearStamp(_ fd: FileDescriptor, _ path: String) -> Bool {
         guard let e = Stamps.remove(fd: fd) else { return true }
-        stopWriting(e.rawValue, path)
+        stopWriting(e, path)
         return false
     }
 
-    private func stopWriting(_ e: Int32, _ path: String) {
+    private func stopWriting(_ e: Errno, _ path: String) {
         if let warning = Walk.tolerated(e, path) {
             stop(warning: warning)
         } else {
@@ -236,11 +234,11 @@ final class Walk: @unchecked Sendable {
             unlock()
             return false
         }
-        var failed: (errno: Int32, path: String)?
+        var failed: (errno: Errno, path: String)?
         if !readyToWrite.load(ordering: .relaxed) {
             failed = Stamps.remove(paths: ancestors)
             if failed == nil && trust.stamp != nil, let e = Stamps.remove(fd: root.fd) {
-                failed = (e.rawValue, root.path)
+                failed = (e, root.path)
             }
             if failed == nil { readyToWrite.store(true, ordering: .releasing) }
         }
@@ -324,17 +322,22 @@ final class Walk: @unchecked Sendable {
         lock(); warnings.append(warning); unlock()
     }
 
-    /// The warning for an errno that ends the walk without failing it.
     /// The warning for a tolerated errno met at `path`.
-    static func warning(_ error: Int32, _ path: String) -> String {
-        tolerated(error, path) ?? "\(path): errno \(error)"
+    static func warning(_ error: Errno, _ path: String) -> String {
+        tolerated(error, path) ?? "\(path): errno \(error.rawValue)"
     }
 
-    static func tolerated(_ error: Int32, _ path: String) -> String? {
+    /// ENOTSUP and EROFS end the walk without failing it: nothing more
+    /// can be written on this file system.
+    static func isTolerated(_ error: Errno) -> Bool {
+        error == .notSupported || error == .readOnlyFileSystem
+    }
+
+    static func tolerated(_ error: Errno, _ path: String) -> String? {
         switch error {
-        case EOPNOTSUPP:
+        case .notSupported:
             return "\(path): file system cannot hold SELinux labels (EOPNOTSUPP); left unlabeled"
-        case EROFS:
+        case .readOnlyFileSystem:
             return "\(path): read-only file system (EROFS); labels left as they are"
         default:
             return nil

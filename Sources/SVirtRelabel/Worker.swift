@@ -39,16 +39,16 @@ struct Worker {
         let opened = task.name.withUnsafeBufferPointer { name in
             openDirectory(task.parent.fd, name.baseAddress!)
         }
-        let fd: Int32
+        let fd: FileDescriptor
         switch opened {
         case .opened(let descriptor):
             fd = descriptor
         case .unknownMount:
             walk.fail(.refused(task.path, MountIdentity.unknownReason))
             return
-        case .failed(ENOENT):
+        case .failed(.noEntry):
             return // vanished
-        case .failed(ENOTDIR), .failed(ELOOP):
+        case .failed(.notDirectory), .failed(.tooManyLinks):
             // No longer a directory (swapped for a file or symlink):
             // label what is there now, without following it.
             var strict = WritePolicy(mayWriteBlind: false)
@@ -57,7 +57,7 @@ struct Worker {
             }
             record(outcome, task.path)
             return
-        case .failed(EXDEV):
+        case .failed(.crossDevice):
             walk.warn("\(task.path): mount point, not crossed")
             return
         case .failed(let e):
@@ -75,38 +75,39 @@ struct Worker {
     }
 
     enum OpenedDirectory {
-        case opened(Int32)
-        /// errno; EXDEV for a mount point.
-        case failed(Int32)
+        case opened(FileDescriptor)
+        /// EXDEV for a mount point.
+        case failed(Errno)
         /// Opened, but nothing tells whether it is a mount point.
         case unknownMount
     }
 
-    private func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>) -> OpenedDirectory {
+    private func openDirectory(_ parent: FileDescriptor, _ name: UnsafePointer<CChar>) -> OpenedDirectory {
         // `name` is one component from getdents64 (never "..", never a
         // slash), so RESOLVE_BENEATH would add nothing but its -EAGAIN
         // retries whenever anything on the host is renamed.
-        let fd = walk.calls.openat2(parent, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                                    resolve: LinuxFlag.resolveNoXDev | LinuxFlag.resolveNoSymlinks
-                                        | LinuxFlag.resolveNoMagicLinks)
-        if fd >= 0 { return .opened(fd) }
-        if errno != ENOSYS && errno != EPERM { return .failed(errno) }
+        do {
+            return .opened(try walk.calls.open(name, in: parent, [.directory, .noFollow],
+                                               resolve: [.noCrossingMounts, .noSymlinks, .noMagicLinks]))
+        } catch where !error.meansCallMissing {
+            return .failed(error)
+        } catch {}
         // Before Linux 5.6 (or openat2 filtered by seccomp): O_NOFOLLOW
         // refuses a symlink; what is now open is compared with the tree's
         // mount (see MountIdentity), and entered only when known to be on it.
-        let old = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if old < 0 { return .failed(errno) }
-        let (e, st) = walk.calls.statEntry(old, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
-        let verdict = e != 0 ? .unknown
-            : MountIdentity.judge(st, root: walk.rootMount, fallbackMountID: { walk.calls.fdinfoMountID(old) })
+        let old: FileDescriptor
+        do { old = try parent.open(name, [.directory, .noFollow]) } catch { return .failed(error) }
+        let verdict = (try? walk.calls.status(of: old, fields: .mountID)).map {
+            MountIdentity.judge($0, root: walk.rootMount, fallbackMountID: { walk.calls.fdinfoMountID(old) })
+        } ?? .unknown
         switch verdict {
         case .sameMount:
             return .opened(old)
         case .mountPoint:
-            close(old)
-            return .failed(EXDEV)
+            old.close()
+            return .failed(.crossDevice)
         case .unknown:
-            close(old)
+            old.close()
             return .unknownMount
         }
     }
@@ -116,13 +117,14 @@ struct Worker {
     mutating func readDirectory(_ dir: DirHandle) {
         var policy = WritePolicy(mayWriteBlind: walk.mayWriteBlind, startBlind: dir.relabeled)
         while !walk.stopped.load(ordering: .relaxed) {
-            let n = Linux.getdents64(dir.fd, dents)
-            if n == 0 { return }
-            if n < 0 {
-                let e = errno
-                if e != ENOENT { walk.fail(.failed(dir.path, "getdents64", errno: e)) }
+            let n: Int
+            do {
+                n = try dir.fd.readDirectoryEntries(into: dents)
+            } catch {
+                if error != .noEntry { walk.fail(.failed(dir.path, "getdents64", errno: error)) }
                 return
             }
+            if n == 0 { return }
             let records = UnsafeRawBufferPointer(rebasing: dents[0..<n])
             if dir.trust.labelsEntries && walk.wantsWork {
                 walk.push(.entries(dir, Array(records)))
@@ -157,9 +159,12 @@ struct Worker {
             if type == Int32(DT_UNKNOWN) {
                 // File systems without d_type: ask. An unknown type is
                 // opened as a directory, which labels anything else (ENOTDIR).
-                let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW, mask: LinuxFlag.statxType)
-                if e == ENOENT { continue } // vanished
-                isDirectory = e != 0 || st.isDirectory
+                do {
+                    isDirectory = try walk.calls.status(name, in: dir.fd, .noFollow, fields: .type).isDirectory
+                } catch {
+                    if error == .noEntry { continue } // vanished
+                    isDirectory = true
+                }
             }
             if isDirectory {
                 walk.push(DirTask(parent: dir, name: copyName(name)))
@@ -221,23 +226,27 @@ struct Worker {
     /// relabeled tree: its stamp goes before its label changes (best
     /// effort: without CAP_SYS_ADMIN, or on a file system without
     /// trusted.*, no stamp could have been read).
-    func labelOpenDirectory(_ fd: Int32, path: String, parent: DirHandle?) -> EntryOutcome {
+    func labelOpenDirectory(_ fd: FileDescriptor, path: String, parent: DirHandle?) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
         return writer.apply(&strict, path: { path },
             beforeWrite: { walk.beforeWrite(in: parent) && (parent == nil || walk.clearStamp(fd, path)) },
-            read: { XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), $0) },
-            write: { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0) })
+            read: { (value) throws(Errno) in try fd.extendedAttribute(.selinux, into: value) },
+            write: { (value) throws(Errno) in try fd.setExtendedAttribute(.selinux, to: value) })
     }
 
     /// Labels the entry `name` of `dir` without following it. Error paths
     /// are filled in by the caller (empty here: no string work per entry).
     func labelEntry(_ dir: DirHandle, _ name: UnsafePointer<CChar>, _ policy: inout WritePolicy) -> EntryOutcome {
         if walk.entryChecks {
-            let (e, st) = walk.calls.statEntry(dir.fd, name, flags: AT_SYMLINK_NOFOLLOW,
-                                               mask: LinuxFlag.statxType | LinuxFlag.statxMountID)
-            if e == ENOENT { return .unchanged }
-            if e != 0 { return .failure(.failed("", "statx", errno: e)) }
-            switch MountIdentity.judge(st, root: walk.rootMount, fallbackMountID: { walk.calls.mountID(dir.fd, name) }) {
+            let st: StatX
+            do {
+                st = try walk.calls.status(name, in: dir.fd, .noFollow, fields: [.type, .mountID])
+            } catch {
+                if error == .noEntry { return .unchanged }
+                return .failure(.failed("", "statx", errno: error))
+            }
+            switch MountIdentity.judge(st, root: walk.rootMount,
+                                       fallbackMountID: { walk.calls.mountID(of: name, in: dir.fd) }) {
             case .sameMount:
                 break
             case .mountPoint:
@@ -250,20 +259,25 @@ struct Worker {
         }
         switch walk.method {
         case .atCalls:
+            let fd = dir.fd
             return writer.apply(&policy, path: { "" }, beforeWrite: { walk.beforeWrite(in: dir) },
-                read: { XattrAccess.getAt(dir.fd, name, $0) },
-                write: { XattrAccess.setAt(dir.fd, name, $0) })
+                read: { (value) throws(Errno) in try fd.extendedAttribute(.selinux, ofEntry: name, into: value) },
+                write: { (value) throws(Errno) in try fd.setExtendedAttribute(.selinux, ofEntry: name, to: value) })
         case .procPath:
-            guard fillProcPath(dir.fd, name) else { return .failure(.failed("", "lgetxattr", errno: ENAMETOOLONG)) }
-            let path = Int(bitPattern: UnsafePointer(procPath))
+            guard fillProcPath(dir.fd, name) else { return .failure(.failed("", "lgetxattr", errno: .nameTooLong)) }
+            let path = UnsafePointer(procPath)
             return writer.apply(&policy, path: { "" }, beforeWrite: { walk.beforeWrite(in: dir) },
-                read: { XattrAccess.get(SyscallNumber.lgetxattr, path, $0) },
-                write: { XattrAccess.set(SyscallNumber.lsetxattr, path, $0) })
+                read: { (value) throws(Errno) in
+                    try PathAttributes.get(.selinux, of: path, followingLinks: false, into: value)
+                },
+                write: { (value) throws(Errno) in
+                    try PathAttributes.set(.selinux, of: path, followingLinks: false, to: value)
+                })
         }
     }
 
-    private func fillProcPath(_ dir: Int32, _ name: UnsafePointer<CChar>) -> Bool {
-        let prefix = "/proc/self/fd/\(dir)/"
+    private func fillProcPath(_ dir: FileDescriptor, _ name: UnsafePointer<CChar>) -> Bool {
+        let prefix = "/proc/self/fd/\(dir.rawValue)/"
         let nameLength = strlen(name)
         let total = prefix.utf8.count + nameLength + 1
         guard total <= procPathSize else { return false }

@@ -28,6 +28,28 @@ public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertib
     public static let wouldBlock = Errno(rawValue: EAGAIN)
     public static let crossDevice = Errno(rawValue: EXDEV)
     public static let noProcess = Errno(rawValue: ESRCH)
+    public static let noSystemCall = Errno(rawValue: ENOSYS)
+    public static let notEmpty = Errno(rawValue: ENOTEMPTY)
+    public static let nameTooLong = Errno(rawValue: ENAMETOOLONG)
+    public static let tooBig = Errno(rawValue: EFBIG)
+    public static let timedOut = Errno(rawValue: ETIMEDOUT)
+
+    /// The call is not there to be made: an older kernel (ENOSYS), or a
+    /// seccomp filter that answers EPERM for calls it does not know.
+    public var meansCallMissing: Bool { self == .noSystemCall || self == .permissionDenied }
+}
+
+/// The one place a call that returns -1 with errno set is retried on
+/// EINTR; its result, or its Errno thrown.
+@inline(__always)
+@discardableResult
+public func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let err = Errno.current
+        if err != .interrupted { throw err }
+    }
 }
 
 /// A failed system call: which call, on which path (if any), and why.
@@ -56,11 +78,9 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 public func syscall<T: FixedWidthInteger>(
     _ name: String, path: String? = nil, _ body: () -> T
 ) throws(SystemError) -> T {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let err = Errno.current
-        if err == .interrupted { continue }
-        throw SystemError(name, path: path, errno: err)
+    do {
+        return try retryingInterrupts(body)
+    } catch {
+        throw SystemError(name, path: path, errno: error)
     }
 }

@@ -15,11 +15,14 @@ public struct FileDescriptor: Hashable, Sendable {
     /// openat(2). `O_CLOEXEC` is always added: nothing we open should leak
     /// into the runtime we may exec.
     public static func open(
-        _ path: String, _ flags: Int32, mode: mode_t = 0o644,
+        _ path: String, _ options: OpenOptions, mode: mode_t = 0o644,
         relativeTo dir: FileDescriptor = .currentDirectory
     ) throws(SystemError) -> FileDescriptor {
-        let fd = try syscall("open", path: path) { openat(dir.rawValue, path, flags | O_CLOEXEC, mode) }
-        return FileDescriptor(rawValue: fd)
+        do {
+            return try dir.open(path, options, mode: mode)
+        } catch {
+            throw SystemError("open", path: path, errno: error)
+        }
     }
 
     public func close() {
@@ -71,10 +74,10 @@ public struct FileDescriptor: Hashable, Sendable {
             }
             if let failure { throw failure }
             bytes = grown
-            if bytes.count > limit { throw SystemError("read", errno: Errno(rawValue: EFBIG)) }
+            if bytes.count > limit { throw SystemError("read", errno: .tooBig) }
             if eof { return bytes }
             capacity = min(capacity * 2, limit + 1)
-            if capacity <= bytes.count { throw SystemError("read", errno: Errno(rawValue: EFBIG)) }
+            if capacity <= bytes.count { throw SystemError("read", errno: .tooBig) }
         }
     }
 

@@ -9,7 +9,11 @@ extension Files {
     /// a plain rename would silently replace an empty directory, which is
     /// exactly what a half-released level looks like.
     public static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
-        try syscall("renameat2", path: to) { svirt_renameat2(AT_FDCWD, from, AT_FDCWD, to, UInt32(RENAME_NOREPLACE)) }
+        do {
+            try FileDescriptor.currentDirectory.rename(from, to: to, options: .noReplace)
+        } catch {
+            throw SystemError("renameat2", path: to, errno: error)
+        }
     }
 
     /// Reads a small file whole through `fd`, naming `path` in errors.
@@ -22,7 +26,7 @@ extension Files {
     }
 
     public static func readSmall(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        let fd = try FileDescriptor.open(path, [.noFollow, .nonBlocking])
         defer { fd.close() }
         return try readSmall(fd, path: path)
     }
@@ -36,9 +40,8 @@ extension Files {
         return kindName(st.st_mode)
     }
 
-    public static func nonRegularKind(fd: Int32) -> String? {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
+    public static func nonRegularKind(fd: FileDescriptor) -> String? {
+        guard let st = try? fd.status() else { return nil }
         return kindName(st.st_mode)
     }
 
@@ -54,8 +57,49 @@ extension Files {
     }
 
     public static func exists(_ path: String) -> Bool {
+        (try? status(path, followingLinks: false)) != nil
+    }
+
+    /// stat(2), or lstat(2) without `followingLinks`.
+    public static func status(_ path: String, followingLinks: Bool = true) throws(SystemError) -> stat {
         var st = stat()
-        return lstat(path, &st) == 0
+        try syscall(followingLinks ? "stat" : "lstat", path: path) { followingLinks ? stat(path, &st) : lstat(path, &st) }
+        return st
+    }
+
+    /// access(2) for reading and searching (or executing).
+    public static func checkReadAndSearch(_ path: String) throws(SystemError) {
+        try syscall("access", path: path) { access(path, R_OK | X_OK) }
+    }
+
+    /// access(2) for writing.
+    public static func checkWritable(_ path: String) throws(SystemError) {
+        try syscall("access", path: path) { access(path, W_OK) }
+    }
+
+    /// unlink(2); with `missingOK` a file already gone is no failure.
+    public static func remove(_ path: String, missingOK: Bool = false) throws(SystemError) {
+        do {
+            try retryingInterrupts { unlink(path) }
+        } catch where missingOK && error == .noEntry {
+        } catch {
+            throw SystemError("unlink", path: path, errno: error)
+        }
+    }
+
+    /// rmdir(2): only an empty directory goes.
+    public static func removeDirectory(_ path: String) throws(SystemError) {
+        try syscall("rmdir", path: path) { rmdir(path) }
+    }
+
+    /// mkdir(2) of a directory that must not exist yet (EEXIST otherwise).
+    public static func createDirectory(_ path: String, mode: mode_t) throws(SystemError) {
+        try syscall("mkdir", path: path) { mkdir(path, mode) }
+    }
+
+    /// statfs(2)'s f_type.
+    public static func fileSystemType(_ path: String) throws(SystemError) -> Int {
+        try syscall("statfs", path: path) { svirt_fs_type(path) }
     }
 
     /// mkdir that treats an existing directory as success.
@@ -68,7 +112,7 @@ extension Files {
     }
 
     public static func fsyncDirectory(_ path: String) throws(SystemError) {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        let fd = try FileDescriptor.open(path, .directory)
         defer { fd.close() }
         do { try fd.sync() } catch { throw SystemError("fsync", path: path, errno: error.errno) }
     }

@@ -5,7 +5,7 @@ import Glibc
 public enum Files {
     /// Reads a regular file whole, refusing more than `limit` bytes.
     public static func read(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
-        let fd = try FileDescriptor.open(path, O_RDONLY)
+        let fd = try FileDescriptor.open(path, .readOnly)
         defer { fd.close() }
         do {
             return try fd.readAll(limit: limit)
@@ -19,11 +19,10 @@ public enum Files {
     /// entries inside the store are never links, and following one would let
     /// the store's gc delete files outside the store.
     public static func entries(_ path: String, noFollow: Bool = false) throws(SystemError) -> [String] {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
-        guard fd >= 0 else { throw SystemError("open", path: path) }
-        guard let dir = fdopendir(fd) else {
+        let fd = try FileDescriptor.open(path, noFollow ? [.directory, .noFollow] : .directory)
+        guard let dir = fdopendir(fd.rawValue) else {
             let error = SystemError("fdopendir", path: path)
-            close(fd)
+            fd.close()
             throw error
         }
         defer { closedir(dir) }
@@ -63,7 +62,7 @@ public enum Files {
             owner = (st.st_uid, st.st_gid)
         }
 
-        let dirFD = try FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY)
+        let dirFD = try FileDescriptor.open(dir, .directory)
         defer { dirFD.close() }
         let (fd, temp) = try createTemporary(near: name, in: dirFD, dir: dir, mode: keepMode)
         var committed = false
@@ -121,7 +120,7 @@ public enum Files {
         while true {
             let temp = ".\(name).svirt-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
             do {
-                let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode: mode, relativeTo: dirFD)
+                let fd = try FileDescriptor.open(temp, [.writeOnly, .create, .exclusive, .truncate], mode: mode, relativeTo: dirFD)
                 return (fd, temp)
             } catch where error.errno == .exists && attempt < 8 {
                 attempt += 1

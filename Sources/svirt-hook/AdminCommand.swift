@@ -119,7 +119,7 @@ enum AdminCommand {
     private static func list(_ store: ReservationStore, json: Bool) -> ExitCode {
         let rows: [Reservation]
         do { rows = try store.list() } catch { return fail(.reservation, "svirt-hook list: \(error.description)") }
-        let now = Int(time(nil))
+        let now = Int(ProcessInfo.realTime().seconds)
         if json {
             emit(.array(rows.map { row in
                 var object = JSONObject()

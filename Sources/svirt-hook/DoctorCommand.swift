@@ -63,8 +63,7 @@ struct Host {
     }
 
     func exists(_ p: String) -> Bool {
-        var st = stat()
-        return stat(path(p), &st) == 0
+        (try? Files.status(path(p))) != nil
     }
 
     func isExecutableFile(_ p: String) -> Bool {
@@ -125,8 +124,7 @@ struct Host {
 
     private func store(_ directory: String) -> StoreFacts {
         let full = path(directory)
-        var st = stat()
-        guard lstat(full, &st) == 0 else {
+        guard let st = try? Files.status(full, followingLinks: false) else {
             // Judge where it will be created: the nearest existing parent.
             var parent = directory
             while parent.count > 1, !exists(parent) {
@@ -149,10 +147,11 @@ struct Host {
 
     private func relabelLocks() -> DirectoryFacts {
         let dir = "/run/svirt-hook/relabel"
-        var st = stat()
-        guard lstat(path(dir), &st) == 0 else { return DirectoryFacts(path: dir, exists: false) }
+        guard let st = try? Files.status(path(dir), followingLinks: false) else { return DirectoryFacts(path: dir, exists: false) }
         if (st.st_mode & S_IFMT) != S_IFDIR { return DirectoryFacts(path: dir, exists: true, problem: "not a directory") }
-        if access(path(dir), W_OK) != 0 { return DirectoryFacts(path: dir, exists: true, problem: "not writable: \(Errno.current)") }
+        do { try Files.checkWritable(path(dir)) } catch {
+            return DirectoryFacts(path: dir, exists: true, problem: "not writable: \(error.errno)")
+        }
         return DirectoryFacts(path: dir, exists: true)
     }
 
@@ -239,8 +238,7 @@ struct Host {
         // `systemctl enable` makes this link; its target is an absolute path
         // on the host, so look at the link itself (under --root the target
         // does not resolve).
-        var link = stat()
-        if lstat(path("/etc/systemd/system/timers.target.wants/svirt-hook-gc.timer"), &link) == 0 { return (.enabled, stateDir) }
+        if Files.exists(path("/etc/systemd/system/timers.target.wants/svirt-hook-gc.timer")) { return (.enabled, stateDir) }
         let installed = unitDirs.contains { exists($0 + "/svirt-hook-gc.timer") }
         return (installed ? .disabled : .missing, stateDir)
     }

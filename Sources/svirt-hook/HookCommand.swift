@@ -106,7 +106,7 @@ enum HookCommand {
         if options.bundle == nil {
             do {
                 input = try FileDescriptor.standardInput.readAll(limit: HookRun.inputLimit)
-            } catch where error.errno.rawValue == EFBIG {
+            } catch where error.errno == .tooBig {
                 throw HookError(.badInput, "input larger than \(HookRun.inputLimit >> 20) MiB")
             } catch {
                 throw HookError(.io, "read stdin: \(error)")
@@ -267,7 +267,7 @@ enum HookCommand {
     static func readFile(_ path: String) throws(HookError) -> [UInt8] {
         do {
             return try Files.read(path, limit: HookRun.inputLimit)
-        } catch where error.errno.rawValue == EFBIG {
+        } catch where error.errno == .tooBig {
             throw HookError(.badInput, "\(path): larger than \(HookRun.inputLimit >> 20) MiB")
         } catch {
             throw HookError(.io, "read \(error.path ?? path): \(error.errno)")

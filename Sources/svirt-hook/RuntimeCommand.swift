@@ -63,19 +63,7 @@ enum RuntimeCommand {
     /// Becomes the real runtime with the engine's arguments unchanged;
     /// returns only when it could not.
     private static func exec(_ runtime: String, _ arguments: [String], invocation: RuntimeInvocation) -> ExitCode {
-        var argv: [UnsafeMutablePointer<CChar>?] = ([runtime] + arguments).map { strdup($0) }
-        argv.append(nil)
-        execv(runtime, argv)
-        // ETXTBSY: a runtime binary just written (an upgrade, a test) may
-        // still be open for writing in a process forked meanwhile; that
-        // passes within milliseconds, so retry briefly before failing.
-        var attempts = 0
-        while errno == ETXTBSY && attempts < 20 {
-            attempts += 1
-            usleep(10_000)
-            execv(runtime, argv)
-        }
-        let reason = Errno.current
+        let reason = ProcessInfo.execute(runtime, arguments)
         return fail("cannot exec \(runtime): \(reason)", status: .runtimeExec, invocation: invocation)
     }
 
@@ -97,22 +85,13 @@ enum RuntimeCommand {
         ProcessInfo.writeError("svirt-runc: \(message)")
         SystemLog(identifier: "svirt-runc").log(.error, message)
         if let path = invocation.logPath {
-            let line = RuntimeLogLine.error("svirt-runc: \(message)", format: invocation.logFormat, time: now())
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            if fd >= 0 {
-                _ = try? FileDescriptor(rawValue: fd).writeAll(Array(line.utf8))
-                close(fd)
+            let line = RuntimeLogLine.error("svirt-runc: \(message)", format: invocation.logFormat, time: ProcessInfo.utcTimestamp())
+            if let fd = try? FileDescriptor.open(path, [.writeOnly, .append, .create], mode: 0o644) {
+                _ = try? fd.writeAll(Array(line.utf8))
+                fd.close()
             }
         }
         return status
     }
 
-    private static func now() -> String {
-        var seconds = time(nil)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }

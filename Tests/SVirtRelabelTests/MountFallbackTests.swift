@@ -91,26 +91,26 @@ struct MountFallbackTests {
 
     @Test("mount verdicts: statx mount ID, then the mount root attribute, then fdinfo, then a different device, else unknown")
     func verdicts() {
-        let root = MountIdentity.Root(devMajor: 8, devMinor: 1, mountID: 22)
+        let root = MountIdentity.Root(device: Device(major: 8, minor: 1), mountID: 22)
         var st = StatX()
-        st.devMajor = 8; st.devMinor = 1
+        st.device = Device(major: 8, minor: 1)
         #expect(MountIdentity.judge(st, root: root, fallbackMountID: { nil }) == .unknown)
         #expect(MountIdentity.judge(st, root: root, fallbackMountID: { 22 }) == .sameMount)
         #expect(MountIdentity.judge(st, root: root, fallbackMountID: { 40 }) == .mountPoint)
-        let noRootID = MountIdentity.Root(devMajor: 8, devMinor: 1, mountID: nil)
+        let noRootID = MountIdentity.Root(device: Device(major: 8, minor: 1), mountID: nil)
         #expect(MountIdentity.judge(st, root: noRootID, fallbackMountID: { 22 }) == .unknown)
         var otherDevice = st
-        otherDevice.devMinor = 2
+        otherDevice.device.minor = 2
         #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { nil }) == .mountPoint)
         #expect(MountIdentity.judge(otherDevice, root: noRootID, fallbackMountID: { nil }) == .mountPoint)
         // overlayfs files report a lower layer's device: the mount ID decides.
         #expect(MountIdentity.judge(otherDevice, root: root, fallbackMountID: { 22 }) == .sameMount)
         var mountRoot = st
-        mountRoot.attributesMask = LinuxFlag.statxAttrMountRoot
-        mountRoot.attributes = LinuxFlag.statxAttrMountRoot
+        mountRoot.knownAttributes = .mountRoot
+        mountRoot.attributes = .mountRoot
         #expect(MountIdentity.judge(mountRoot, root: root, fallbackMountID: { 22 }) == .mountPoint)
         var withID = st
-        withID.mask = LinuxFlag.statxMountID
+        withID.fields = .mountID
         withID.mountID = 41
         #expect(MountIdentity.judge(withID, root: root, fallbackMountID: { 22 }) == .mountPoint)
         withID.mountID = 22
@@ -118,14 +118,13 @@ struct MountFallbackTests {
     }
 
     @Test("fdinfo's mnt_id is read, and its absence is nil")
-    func fdinfoParse() {
-        #expect(MountIdentity.parseFdinfoMountID(Array("pos:\t0\nflags:\t02100000\nmnt_id:\t31\nino:\t5\n".utf8)) == 31)
-        #expect(MountIdentity.parseFdinfoMountID(Array("pos:\t0\nflags:\t02100000\n".utf8)) == nil)
-        let fd = open("/tmp", O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        var st = StatX()
-        (_, st) = Linux.statx(fd, "", flags: LinuxFlag.atEmptyPath, mask: LinuxFlag.statxMountID)
-        #expect(MountIdentity.fdinfoMountID(fd) == st.mountID)
+    func fdinfoParse() throws {
+        #expect(FileDescriptorInfo.parseMountID(Array("pos:\t0\nflags:\t02100000\nmnt_id:\t31\nino:\t5\n".utf8)) == 31)
+        #expect(FileDescriptorInfo.parseMountID(Array("pos:\t0\nflags:\t02100000\n".utf8)) == nil)
+        let fd = try FileDescriptor.open("/tmp", .directory)
+        defer { fd.close() }
+        let st = try fd.statx(fields: .mountID)
+        #expect(FileDescriptorInfo.mountID(fd) == st.knownMountID)
     }
 
     @Test("a path is seen through every mount of its file system whose root contains it")

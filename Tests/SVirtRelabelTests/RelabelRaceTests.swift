@@ -5,13 +5,6 @@ import Testing
 @testable import SVirtRelabel
 import SVirtSystem
 
-#if arch(x86_64)
-private let renameat2Number = 316
-#elseif arch(arm64)
-private let renameat2Number = 276
-#endif
-private let renameExchange = 2
-
 /// Swaps two names in a directory (renameat2 RENAME_EXCHANGE) until told
 /// to stop, counting the swaps that happened.
 private final class Swapper: Sendable {
@@ -28,16 +21,13 @@ private final class Swapper: Sendable {
     }
 
     func loop() {
-        let dir = open(directory, O_RDONLY | O_DIRECTORY)
-        defer { close(dir) }
+        guard let dir = try? FileDescriptor.open(directory, .directory) else { return }
+        defer { dir.close() }
         while !stopFlag.withLock({ $0 }) {
-            let result = first.withCString { a in
-                second.withCString { b in
-                    RawSyscall.call(renameat2Number, Int(dir), Int(bitPattern: a), Int(dir),
-                                      Int(bitPattern: b), renameExchange)
-                }
+            let swapped = first.withCString { a in
+                second.withCString { b in (try? dir.rename(a, to: b, options: .exchange)) != nil }
             }
-            if result == 0 { swaps.withLock { $0 += 1 } }
+            if swapped { swaps.withLock { $0 += 1 } }
         }
     }
 }

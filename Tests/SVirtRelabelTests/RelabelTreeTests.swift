@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @_spi(Bench) @testable import SVirtRelabel
+import SVirtSystem
 
 /// Builds a tree with one entry of every file type, a symlink pointing out
 /// of the tree, and an outside directory beside it.
@@ -132,7 +133,7 @@ struct RelabelTreeTests {
             _ = try Relabeler(threads: 2).relabel(tree, to: labelA)
         } throws: { error in
             guard let error = error as? RelabelError else { return false }
-            return error.path == stuck && error.errno == EPERM && error.description.contains(stuck)
+            return error.path == stuck && error.errno == .permissionDenied && error.description.contains(stuck)
                 && error.description.contains("errno \(EPERM)")
         }
         #expect(stamp(tree) == nil)
@@ -196,7 +197,7 @@ struct RelabelTreeTests {
     func vanishedEntry() throws {
         let scratch = Scratch()
         let tree = scratch.dir("tree")
-        let fd = open(tree, O_RDONLY | O_DIRECTORY)
+        let fd = try FileDescriptor.open(tree, .directory)
         let walk = Walk(root: DirHandle(fd: fd, path: tree), label: FileLabel(labelA), threadLimit: 1,
                         entryChecks: true, mayWriteBlind: true)
         let worker = Worker(walk: walk)

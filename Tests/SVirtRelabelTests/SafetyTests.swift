@@ -42,7 +42,7 @@ struct SafetyTests {
         #expect {
             _ = try Relabeler().relabel("/tmp/svirt-relabel-does-not-exist/x", to: labelA)
         } throws: { error in
-            (error as? RelabelError)?.errno == ENOENT
+            (error as? RelabelError)?.errno == .noEntry
         }
     }
 

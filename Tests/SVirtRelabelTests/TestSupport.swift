@@ -154,6 +154,6 @@ func waitForCoarseClock(after t: TreeStamp.Timestamp) throws {
 /// file system, as a relabel writing there would.
 func holdWrites(_ path: String, locks: String) throws -> WriteLock? {
     let source = try ResolvedSource.open(path, policy: SystemPathPolicy())
-    defer { close(source.fd) }
+    defer { source.fd.close() }
     return try TreeLock.forWrites(source.place, directory: locks)
 }

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import SVirtRelabel
+import SVirtSystem
 
 @Suite("TreeStamp coding: only what this version writes is trusted")
 struct TreeStampCodingTests {
@@ -342,8 +343,8 @@ struct StampedRepeatTests {
         let locks = t.scratch.dir("locks")
         var relabeler = Relabeler(threads: 2)
         relabeler.lockDirectory = locks
-        let treeFD = open(t.tree, O_RDONLY | O_DIRECTORY)
-        defer { close(treeFD) }
+        let treeFD = try FileDescriptor.open(t.tree, .directory)
+        defer { treeFD.close() }
         var held = try TreeLock.forTree(treeFD, directory: locks)
         #expect(held != nil)
         try run("/usr/bin/setfattr", ["-x", TreeStamp.xattrName, t.tree])
@@ -639,7 +640,7 @@ struct StampedRepeatTests {
         #expect {
             _ = try Relabeler(threads: 1).relabel(t.tree, to: labelA)
         } throws: { error in
-            (error as? RelabelError)?.path == inner && (error as? RelabelError)?.errno == EPERM
+            (error as? RelabelError)?.path == inner && (error as? RelabelError)?.errno == .permissionDenied
         }
         #expect(label(file) == labelB)
         #expect(throws: RelabelError.self) { _ = try Relabeler().relabel(file, to: labelA) }
@@ -836,7 +837,7 @@ struct LockTimeoutTests {
             }
             #expect(path == tree && lock.hasPrefix("writes to ") && lock.contains("/tree on "), "\(lock)")
             #expect(holder.hasPrefix("pid \(getpid()) ("), "\(holder)")
-            #expect(error.errno == ETIMEDOUT)
+            #expect(error.errno == .timedOut)
         }
         #expect(label(file) != labelA)
         held = nil

@@ -1,4 +1,3 @@
-import Glibc
 import SVirtSystem
 
 /// How a directory entry's label is read and written without following it
@@ -28,16 +27,16 @@ enum XattrMethod: Sendable {
     /// refused), else the proc path if /proc shows our descriptor; nil when
     /// neither works. Without this check a missing /proc would make every
     /// entry look vanished (ENOENT) and the walk succeed having done nothing.
-    static func probe(directory: Int32) -> XattrMethod? {
-        var byte: UInt8 = 0
-        let result = withUnsafeMutableBytes(of: &byte) { buffer in
-            XattrAccess.getAt(directory, ".", buffer)
-        }
-        if !(result == -1 && (errno == ENOSYS || errno == EPERM)) { return .atCalls }
-        var st = stat()
-        var own = stat()
-        guard stat("/proc/self/fd/\(directory)/.", &st) == 0, fstat(directory, &own) == 0,
-              st.st_dev == own.st_dev, st.st_ino == own.st_ino else { return nil }
+    static func probe(directory: FileDescriptor) -> XattrMethod? {
+        do {
+            _ = try directory.extendedAttributeSize(.selinux, ofEntry: ".")
+            return .atCalls
+        } catch where !error.meansCallMissing {
+            return .atCalls
+        } catch {}
+        guard let seen = try? FileDescriptor.currentDirectory.statx("/proc/self/fd/\(directory.rawValue)/.", [], fields: .inode),
+              let own = try? directory.statx(fields: .inode),
+              seen.device == own.device, seen.inode == own.inode else { return nil }
         return .procPath
     }
 }
@@ -45,21 +44,26 @@ enum XattrMethod: Sendable {
 /// Reading and writing the stamp (TreeStamp) of a tree's root, and
 /// removing the stamps that cover a write.
 enum Stamps {
-    /// The stamp as stored (`call` and `target` as for XattrAccess.get: an
-    /// fd, or a path), nil when there is none; empty when it is longer than
-    /// any stamp we write (not ours, but present: removed before writing
-    /// like any other).
-    static func read(_ call: Int, _ target: Int) -> [UInt8]? {
+    /// The stamp as stored, read by `get` (an fd's or a path's), nil when
+    /// there is none; empty when it is longer than any stamp we write (not
+    /// ours, but present: removed before writing like any other).
+    static func read(_ get: (UnsafeMutableRawBufferPointer) throws(Errno) -> Int) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4096 + 64)
-        let n = buffer.withUnsafeMutableBytes { XattrAccess.get(call, target, $0, name: TreeStamp.xattrName) }
-        if n >= 0 { return Array(buffer[0..<n]) }
-        return errno == ERANGE ? [] : nil
+        let result = buffer.withUnsafeMutableBytes { raw in Result { () throws(Errno) -> Int in try get(raw) } }
+        switch result {
+        case .success(let n): return Array(buffer[0..<n])
+        case .failure(let e): return e == .rangeTooSmall ? [] : nil
+        }
+    }
+
+    static func read(_ fd: FileDescriptor) -> [UInt8]? {
+        read { (buffer) throws(Errno) -> Int in try fd.extendedAttribute(TreeStamp.attribute, into: buffer) }
     }
 
     /// Best effort: without a stamp (no trusted.* here, EPERM in a user
     /// namespace) the next relabel reads everything.
-    static func write(_ stamp: [UInt8], _ fd: Int32) {
-        _ = stamp.withUnsafeBytes { XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName) }
+    static func write(_ stamp: [UInt8], _ fd: FileDescriptor) {
+        stamp.withUnsafeBytes { _ = try? fd.setExtendedAttribute(TreeStamp.attribute, to: $0) }
     }
 
     /// Replaces the stamp only if one is still there (XATTR_REPLACE). Only
@@ -67,30 +71,26 @@ enum Stamps {
     /// the caller does; anyone else only removes it, before a write that
     /// it covers. So "still there" means "not removed since it was read",
     /// and the check and the write are one call.
-    static func renew(_ stamp: [UInt8], _ fd: Int32) {
-        _ = stamp.withUnsafeBytes {
-            XattrAccess.set(SyscallNumber.fsetxattr, Int(fd), $0, name: TreeStamp.xattrName, flags: LinuxFlag.xattrReplace)
-        }
+    static func renew(_ stamp: [UInt8], _ fd: FileDescriptor) {
+        stamp.withUnsafeBytes { _ = try? fd.setExtendedAttribute(TreeStamp.attribute, to: $0, options: .replace) }
     }
     /// nil when no stamp is left on the directory open at `fd`: removed,
     /// none there, or none possible (no trusted.* here, or invisible to us
     /// without CAP_SYS_ADMIN, so none we could have trusted). The errno
     /// when one is there and stays (an immutable directory, EROFS):
     /// nothing it covers may then be written.
-    static func remove(fd: Int32) -> Errno? {
-        settle(XattrAccess.remove(fd, name: TreeStamp.xattrName)) {
-            XattrAccess.get(SyscallNumber.fgetxattr, Int(fd), UnsafeMutableRawBufferPointer(start: nil, count: 0),
-                            name: TreeStamp.xattrName)
-        }
+    static func remove(fd: FileDescriptor) -> Errno? {
+        settle({ () throws(Errno) in try fd.removeExtendedAttribute(TreeStamp.attribute) },
+               probe: { () throws(Errno) in _ = try fd.extendedAttributeSize(TreeStamp.attribute) })
     }
 
     /// The same by path, for directories above a tree (a vanished one
     /// holds no stamp).
     static func remove(path: UnsafePointer<CChar>) -> Errno? {
-        settle(XattrAccess.remove(path: path, name: TreeStamp.xattrName)) {
-            XattrAccess.get(SyscallNumber.lgetxattr, Int(bitPattern: path), UnsafeMutableRawBufferPointer(start: nil, count: 0),
-                            name: TreeStamp.xattrName)
-        }
+        settle({ () throws(Errno) in try PathAttributes.remove(TreeStamp.attribute, of: path) },
+               probe: { () throws(Errno) in
+                   _ = try PathAttributes.size(TreeStamp.attribute, of: path, followingLinks: false)
+               })
     }
 
     /// Removes the stamps of `paths` (directories above a tree, through
@@ -101,10 +101,10 @@ enum Stamps {
     /// One that only read-only mounts show stays, and is no failure: the
     /// tree itself is writable, and no relabel through those mounts can
     /// write (a documented blind spot, should they turn writable).
-    static func remove(paths: [String]) -> (errno: Int32, path: String)? {
+    static func remove(paths: [String]) -> (errno: Errno, path: String)? {
         let refused = paths.filter { $0.withCString(remove(path:)) != nil }
         for path in refused {
-            if let e = path.withCString(remove(path:)), e != .readOnlyFileSystem { return (e.rawValue, path) }
+            if let e = path.withCString(remove(path:)), e != .readOnlyFileSystem { return (e, path) }
         }
         return nil
     }
@@ -112,11 +112,12 @@ enum Stamps {
     /// A failed removal is no stamp left when the attribute is not there
     /// (or cannot be: no trusted.*, or not ours to see), by the removal's
     /// errno or a probe's; else the removal's errno.
-    private static func settle(_ removed: Int, _ probe: () -> Int) -> Errno? {
-        if removed == 0 { return nil }
-        let e = errno
-        if e == ENODATA || e == EOPNOTSUPP || e == ENOENT { return nil }
-        if probe() < 0 && (errno == ENODATA || errno == EOPNOTSUPP || errno == ENOENT) { return nil }
-        return Errno(rawValue: e)
+    private static func settle(_ remove: () throws(Errno) -> Void, probe: () throws(Errno) -> Void) -> Errno? {
+        let absent: [Errno] = [.noData, .notSupported, .noEntry]
+        let refusal: Errno
+        do { try remove(); return nil } catch { refusal = error }
+        if absent.contains(refusal) { return nil }
+        do { try probe() } catch where absent.contains(error) { return nil } catch {}
+        return refusal
     }
 }
