@@ -36,7 +36,7 @@ let package = Package(
         // in the environment, a plain `swift build` gets version.c's fallback.
         .target(name: "CVersion", cSettings: versionDefines),
         // Thin typed wrappers over the system calls we use (errno-carrying errors).
-        .target(name: "SVirtSystem", dependencies: ["CLinux"]),
+        .target(name: "SVirtSystem", dependencies: ["CLinux", "SVirtPaths"]),
         // Paths by their bytes alone: normalize, absolute, inside (pure).
         .target(name: "SVirtPaths"),
         // Order-preserving JSON tree; numbers kept as their source text.

@@ -21,14 +21,14 @@ public struct MountEntry: Sendable, Equatable {
     /// The file system's "major:minor" (mountinfo's third field).
     public let device: String
     /// The directory of the file system mounted here ("/" unless a bind mount).
-    public let root: String
-    public let mountPoint: String
+    public let root: FilePath
+    public let mountPoint: FilePath
     /// After the " - " separator: the type ("overlay", "ext4") and the
     /// super block options ("rw,lowerdir=...,upperdir=...").
     public let fileSystemType: String
     public let superOptions: String
 
-    public init(id: UInt64, parent: UInt64, device: String = "", root: String = "/", mountPoint: String,
+    public init(id: UInt64, parent: UInt64, device: String = "", root: FilePath = "/", mountPoint: FilePath,
                 fileSystemType: String = "", superOptions: String = "") {
         self.id = id
         self.parent = parent
@@ -60,19 +60,20 @@ public enum MountTable {
             if fields.count == 6 {
                 let rest = fields[5].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
                 if let dash = rest.firstIndex(where: { $0.elementsEqual("-".utf8) }), dash + 1 < rest.count {
-                    type = unescape(Array(rest[dash + 1]))
-                    if dash + 3 < rest.count { superOptions = unescape(Array(rest[dash + 3])) }
+                    type = String(decoding: unescape(Array(rest[dash + 1])), as: UTF8.self)
+                    if dash + 3 < rest.count { superOptions = String(decoding: unescape(Array(rest[dash + 3])), as: UTF8.self) }
                 }
             }
             entries.append(MountEntry(id: id, parent: parent, device: String(decoding: fields[2], as: UTF8.self),
-                                      root: unescape(Array(fields[3])), mountPoint: unescape(Array(fields[4])),
+                                      root: FilePath(bytes: unescape(Array(fields[3]))),
+                                      mountPoint: FilePath(bytes: unescape(Array(fields[4]))),
                                       fileSystemType: type, superOptions: superOptions))
         }
         return entries
     }
 
     /// mountinfo writes space, tab, newline and backslash as \ooo.
-    public static func unescape(_ field: [UInt8]) -> String {
+    public static func unescape(_ field: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(field.count)
         var i = 0
@@ -86,7 +87,7 @@ public enum MountTable {
                 i += 1
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     private static func octal(_ digits: ArraySlice<UInt8>) -> UInt8? {
@@ -103,10 +104,10 @@ public enum MountTable {
     /// every non-directory for being a mount point. `isDirectory` answers for
     /// a mount point path (the caller stats it).
     public static func needsEntryChecks(
-        tree: String, treeMount: UInt64, mounts: [MountEntry], isDirectory: (String) -> Bool
+        tree: FilePath, treeMount: UInt64, mounts: [MountEntry], isDirectory: (FilePath) -> Bool
     ) -> Bool {
         for mount in mounts where mount.parent == treeMount && mount.id != treeMount {
-            if LexicalPath.isInside(mount.mountPoint, tree) && mount.mountPoint != LexicalPath.normalize(tree) {
+            if mount.mountPoint.isInside(tree) && mount.mountPoint != tree.normalized {
                 return true
             }
             if !isDirectory(mount.mountPoint) { return true }
@@ -121,12 +122,12 @@ public enum MountTable {
     /// among them. nil when the mount is not in the table or does not
     /// contain `path`. A bind mount of /usr/share/doc at /tmp/x makes
     /// /tmp/x/a visible as /usr/share/doc/a too (through the mount at /).
-    public static func views(of path: String, mountID: UInt64, mounts: [MountEntry]) -> [String]? {
+    public static func views(of path: FilePath, mountID: UInt64, mounts: [MountEntry]) -> [FilePath]? {
         guard let sightings = sightings(of: path, mountID: mountID, mounts: mounts) else { return nil }
-        var views: [String] = []
+        var views: [FilePath] = []
         for (mount, rest) in sightings {
-            let view = join(mount.mountPoint, rest)
-            if !views.contains(where: { $0.utf8.elementsEqual(view.utf8) }) { views.append(view) }
+            let view = mount.mountPoint.appending(rest)
+            if !views.contains(view) { views.append(view) }
         }
         return views
     }
@@ -137,16 +138,16 @@ public enum MountTable {
     /// it is seen through (another mount on top may hide it: the caller
     /// checks). nil as for views. Directories above it that no mount in
     /// this namespace shows are not known, and not among them.
-    public static func coveringDirectories(of path: String, mountID: UInt64,
-                                           mounts: [MountEntry]) -> [(path: String, mountID: UInt64)]? {
+    public static func coveringDirectories(of path: FilePath, mountID: UInt64,
+                                           mounts: [MountEntry]) -> [(path: FilePath, mountID: UInt64)]? {
         guard let sightings = sightings(of: path, mountID: mountID, mounts: mounts) else { return nil }
-        var result: [(path: String, mountID: UInt64)] = []
+        var result: [(path: FilePath, mountID: UInt64)] = []
         for (mount, rest) in sightings where !rest.isEmpty {
-            var parts = rest.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+            var parts = rest.components
             while !parts.isEmpty {
                 parts.removeLast()
-                let directory = join(mount.mountPoint, parts.joined(separator: "/"))
-                if !result.contains(where: { $0.path.utf8.elementsEqual(directory.utf8) }) {
+                let directory = mount.mountPoint.appending(FilePath(bytes: parts.joined(separator: [UInt8(ascii: "/")])))
+                if !result.contains(where: { $0.path == directory }) {
                     result.append((directory, mount.id))
                 }
             }
@@ -157,12 +158,11 @@ public enum MountTable {
     /// Each mount of `path`'s file system whose root contains it, with the
     /// part of it below that root; nil when mount `mountID` is not in the
     /// table or does not contain `path`.
-    private static func sightings(of path: String, mountID: UInt64,
-                                  mounts: [MountEntry]) -> [(mount: MountEntry, rest: String)]? {
+    private static func sightings(of path: FilePath, mountID: UInt64,
+                                  mounts: [MountEntry]) -> [(mount: MountEntry, rest: FilePath)]? {
         guard let place = place(of: path, mountID: mountID, mounts: mounts) else { return nil }
         return mounts.compactMap { mount in
-            guard mount.device == place.device,
-                  let rest = LexicalPath.relative(place.path, under: mount.root) else { return nil }
+            guard mount.device == place.device, let rest = place.path.relative(under: mount.root) else { return nil }
             return (mount, rest)
         }
     }
@@ -171,14 +171,10 @@ public enum MountTable {
     /// system: the same for every mount of it (bind mounts included), and
     /// for every btrfs subvolume, which mountinfo shows with the file
     /// system's device while stat shows one of its own. nil as for views.
-    static func place(of path: String, mountID: UInt64, mounts: [MountEntry]) -> FileSystemPlace? {
+    static func place(of path: FilePath, mountID: UInt64, mounts: [MountEntry]) -> FileSystemPlace? {
         guard let own = mounts.first(where: { $0.id == mountID }),
-              let below = LexicalPath.relative(path, under: own.mountPoint) else { return nil }
-        return FileSystemPlace(device: own.device, path: join(own.root, below))
-    }
-
-    static func join(_ top: String, _ rest: String) -> String {
-        LexicalPath.normalize(top + "/" + rest)
+              let below = path.relative(under: own.mountPoint) else { return nil }
+        return FileSystemPlace(device: own.device, path: own.root.appending(below))
     }
 }
 
@@ -186,18 +182,10 @@ public enum MountTable {
 struct FileSystemPlace: Sendable, Equatable {
     let device: String
     /// Absolute and normalized, "/" for the file system's root.
-    let path: String
+    let path: FilePath
 
     /// The directories above it, the root first.
-    var ancestors: [String] {
-        var parts = path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
-        var result: [String] = []
-        while !parts.isEmpty {
-            parts.removeLast()
-            result.append("/" + parts.joined(separator: "/"))
-        }
-        return result.reversed()
-    }
+    var ancestors: [FilePath] { path.ancestors }
 }
 
 extension MountTable {
@@ -206,23 +194,24 @@ extension MountTable {
     /// snapshotters the snapshot directory holding it (`.../snapshots/N`
     /// with the files in `fs`); a bind mount's source directory, found
     /// where its file system is mounted whole. nil for anything else.
-    public static func persistentSource(of mountPoint: String, in mounts: [MountEntry]) -> String? {
-        guard let entry = mounts.last(where: { $0.mountPoint.utf8.elementsEqual(mountPoint.utf8) }) else { return nil }
+    public static func persistentSource(of mountPoint: FilePath, in mounts: [MountEntry]) -> FilePath? {
+        guard let entry = mounts.last(where: { $0.mountPoint == mountPoint }) else { return nil }
         if entry.fileSystemType == "overlay" {
             // Options are comma-separated; overlayfs escapes commas in paths
             // with a backslash, which no snapshot path contains.
             guard let upper = entry.superOptions.split(separator: ",").first(where: { $0.hasPrefix("upperdir=") }) else { return nil }
-            return snapshotDirectory(String(upper.dropFirst("upperdir=".count)))
+            return snapshotDirectory(FilePath(String(upper.dropFirst("upperdir=".count))))
         }
-        guard entry.root != "/",
-              let whole = mounts.last(where: { $0.device == entry.device && $0.root == "/" && $0.id != entry.id }) else { return nil }
-        let source = whole.mountPoint == "/" ? entry.root : whole.mountPoint + entry.root
+        guard entry.root != .root,
+              let whole = mounts.last(where: { $0.device == entry.device && $0.root == .root && $0.id != entry.id })
+        else { return nil }
+        let source = whole.mountPoint == .root ? entry.root : FilePath(bytes: whole.mountPoint.bytes + entry.root.bytes)
         return snapshotDirectory(source)
     }
 
     /// containerd's snapshotters keep a snapshot's files in `N/fs` (overlay)
     /// or `N` itself (native): the snapshot is `N` either way.
-    private static func snapshotDirectory(_ path: String) -> String {
-        path.hasSuffix("/fs") ? String(path.dropLast(3)) : path
+    private static func snapshotDirectory(_ path: FilePath) -> FilePath {
+        path.bytes.count > 3 && path.bytes.suffix(3).elementsEqual("/fs".utf8) ? FilePath(bytes: path.bytes.dropLast(3)) : path
     }
 }

@@ -1,4 +1,5 @@
 import SVirtSystem
+import SVirtPaths
 
 /// Relabels a tree (a bind-mount source) to one file label, safely against
 /// concurrent renames and symlink swaps:
@@ -97,8 +98,12 @@ public struct Relabeler: Sendable {
     /// `within`: refuse a source that does not resolve to that directory
     /// or below it (ResolvedSource.open).
     public func relabel(_ path: String, to label: String, within: String? = nil) throws(RelabelError) -> RelabelReport {
+        try relabel(FilePath(path), to: label, within: within.map { FilePath($0) })
+    }
+
+    public func relabel(_ path: FilePath, to label: String, within: FilePath? = nil) throws(RelabelError) -> RelabelReport {
         guard !label.isEmpty, !label.utf8.contains(0) else {
-            throw .refused(path, "empty or malformed label")
+            throw .refused("\(path)", "empty or malformed label")
         }
         let policy = self.policy ?? SystemPathPolicy(extraPaths: InvokingUserHomes.collect())
         let source = try ResolvedSource.open(path, policy: policy, within: within, calls: calls)
@@ -158,7 +163,7 @@ public struct Relabeler: Sendable {
         // A descriptor of its own per pass: a dup would share the
         // directory offset that the previous pass read to the end.
         let fd: FileDescriptor
-        do { fd = try tree.fd.open(".", .directory) } catch { throw .failed(tree.path, "open", errno: error) }
+        do { fd = try tree.fd.open(".", .directory) } catch { throw .failed("\(tree.path)", "open", errno: error) }
         let root = DirHandle(fd: fd, path: tree.path, trust: trust.root)
         let walk = Walk(root: root, label: label, threadLimit: tree.threads, entryChecks: tree.entryChecks,
                         mayWriteBlind: !alwaysReadFirst && !trust.rootLabeled && tree.cheapRewrite,
@@ -171,7 +176,7 @@ public struct Relabeler: Sendable {
         switch Worker(walk: walk).labelOpenDirectory(fd, path: tree.path, parent: nil) {
         case .unchanged: break
         case .changed: report.changed = 1
-        case .stop(let e): report.warnings.append(Walk.warning(e, tree.path)); return report
+        case .stop(let e): report.warnings.append(Walk.warning(e, "\(tree.path)")); return report
         case .failure(let error): throw walk.failure ?? error
         }
         progress?.add(visited: 1, changed: report.changed, unread: 0)
@@ -206,12 +211,12 @@ public struct Relabeler: Sendable {
     }
 
     /// A lock, or the relabel's failure when its wait timed out.
-    func locking<Lock>(_ path: String,
+    func locking<Lock>(_ path: FilePath,
                        _ take: () throws(TreeLock.Timeout) -> Lock?) throws(RelabelError) -> Lock? {
         do {
             return try take()
         } catch {
-            throw .lockTimedOut(path, lock: error.name, holder: error.holder, seconds: lockTimeout)
+            throw .lockTimedOut("\(path)", lock: error.name, holder: error.holder, seconds: lockTimeout)
         }
     }
 
@@ -219,13 +224,14 @@ public struct Relabeler: Sendable {
     /// system, through every mount of that file system here, each only if
     /// its path still leads there (no mount on top hides it; looked up
     /// without following a final symlink or triggering an automount).
-    static func covering(_ source: ResolvedSource) -> [String] {
+    static func covering(_ source: ResolvedSource) -> [FilePath] {
         guard let mountID = source.mount.mountID,
               let candidates = MountTable.coveringDirectories(of: source.path, mountID: mountID, mounts: source.mounts)
         else { return [] }
         return candidates.compactMap { candidate in
-            let st = try? FileDescriptor.currentDirectory.statx(candidate.path, [.noFollow, .noAutomount, .statxDontSync],
-                                                                fields: .mountID)
+            let st = try? candidate.path.withCString { (path) throws(Errno) in
+                try FileDescriptor.currentDirectory.statx(path, [.noFollow, .noAutomount, .statxDontSync], fields: .mountID)
+            }
             guard let id = st?.knownMountID, id == candidate.mountID else { return nil }
             return candidate.path
         }
@@ -280,7 +286,7 @@ public struct Relabeler: Sendable {
     static func knownEntryCount(_ source: ResolvedSource, open fd: FileDescriptor) -> Int? {
         guard let mountID = source.mount.mountID,
               let own = source.mounts.first(where: { $0.id == mountID }),
-              own.root == "/", own.mountPoint == source.path else { return nil }
+              own.root == .root, own.mountPoint == source.path else { return nil }
         return fd.usedInodes()
     }
 
@@ -297,8 +303,9 @@ public struct Relabeler: Sendable {
             isDirectory: { path in
                 // Cached attributes only and no automount: a hung NFS or an
                 // autofs mount elsewhere on the host must not stall the hook.
-                let st = try? FileDescriptor.currentDirectory.statx(path, [.noFollow, .noAutomount, .statxDontSync],
-                                                                    fields: .type)
+                let st = try? path.withCString { (path) throws(Errno) in
+                    try FileDescriptor.currentDirectory.statx(path, [.noFollow, .noAutomount, .statxDontSync], fields: .type)
+                }
                 return st?.isDirectory == true
             })
     }
@@ -315,7 +322,7 @@ public struct Relabeler: Sendable {
                                                     alignment: 8) { value -> EntryOutcome in
             "/proc/self/fd/\(source.fd.rawValue)".withCString { link -> EntryOutcome in
                 var strict = WritePolicy(mayWriteBlind: false)
-                return LabelWriter(label: label, value: value).apply(&strict, path: { source.path },
+                return LabelWriter(label: label, value: value).apply(&strict, path: { "\(source.path)" },
                     beforeWrite: {
                         do throws(RelabelError) {
                             if Relabeler.keepsLocalTimes(try? source.fd.fileSystemType()) {
@@ -328,8 +335,8 @@ public struct Relabeler: Sendable {
                             return false
                         }
                         guard let (e, ancestor) = Stamps.remove(paths: Relabeler.covering(source)) else { return true }
-                        blocked = Walk.tolerated(e, ancestor).map { .success($0) }
-                            ?? .failure(.failed(ancestor, "removexattr \(TreeStamp.xattrName)", errno: e))
+                        blocked = Walk.tolerated(e, "\(ancestor)").map { .success($0) }
+                            ?? .failure(.failed("\(ancestor)", "removexattr \(TreeStamp.xattrName)", errno: e))
                         return false
                     },
                     read: { (value) throws(Errno) in
@@ -346,7 +353,7 @@ public struct Relabeler: Sendable {
         case (.success(let warning)?, _): return RelabelReport(visited: 1, warnings: [warning])
         case (nil, .unchanged): return RelabelReport(visited: 1)
         case (nil, .changed): return RelabelReport(visited: 1, changed: 1)
-        case (nil, .stop(let e)): return RelabelReport(visited: 1, warnings: [Walk.warning(e, source.path)])
+        case (nil, .stop(let e)): return RelabelReport(visited: 1, warnings: [Walk.warning(e, "\(source.path)")])
         case (nil, .failure(let error)): throw error
         }
     }
@@ -355,7 +362,7 @@ public struct Relabeler: Sendable {
 /// A tree's root, open for reading, with what its walks need to know
 /// about where it is.
 struct OpenTree {
-    let path: String
+    let path: FilePath
     let fd: FileDescriptor
     let method: XattrMethod
     let mount: MountIdentity.Root
@@ -363,7 +370,7 @@ struct OpenTree {
     /// Stat each non-directory for being a mount point (see MountTable).
     let entryChecks: Bool
     /// Directories above it whose stamps cover it (Relabeler.covering).
-    let ancestors: [String]
+    let ancestors: [FilePath]
     /// Its times come from this host's clock: stamps can be kept.
     let keepsLocalTimes: Bool
     /// Rewriting an equal label costs nothing much (see WritePolicy).
@@ -371,12 +378,12 @@ struct OpenTree {
 
     init(_ source: ResolvedSource, forcedMethod: XattrMethod?, threads: Int) throws(RelabelError) {
         let fd: FileDescriptor
-        do { fd = try source.fd.open(".", .directory) } catch { throw .failed(source.path, "open", errno: error) }
+        do { fd = try source.fd.open(".", .directory) } catch { throw .failed("\(source.path)", "open", errno: error) }
         guard let method = forcedMethod ?? XattrMethod.probe(directory: fd) else {
             fd.close()
             // No getxattrat (Linux < 6.13) and no /proc to reach entries by
             // directory descriptor: there is no way to label without paths.
-            throw .failed(source.path, "getxattrat (and no /proc/self/fd)", errno: .noSystemCall)
+            throw .failed("\(source.path)", "getxattrat (and no /proc/self/fd)", errno: .noSystemCall)
         }
         let fileSystem = try? fd.fileSystemType()
         self.path = source.path

@@ -1,4 +1,5 @@
 import SVirtSystem
+import SVirtPaths
 
 /// How a directory entry's label is read and written without following it
 /// and without a path the walk does not control.
@@ -101,7 +102,7 @@ enum Stamps {
     /// One that only read-only mounts show stays, and is no failure: the
     /// tree itself is writable, and no relabel through those mounts can
     /// write (a documented blind spot, should they turn writable).
-    static func remove(paths: [String]) -> (errno: Errno, path: String)? {
+    static func remove(paths: [FilePath]) -> (errno: Errno, path: FilePath)? {
         let refused = paths.filter { $0.withCString(remove(path:)) != nil }
         for path in refused {
             if let e = path.withCString(remove(path:)), e != .readOnlyFileSystem { return (e, path) }

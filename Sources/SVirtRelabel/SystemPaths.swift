@@ -19,23 +19,25 @@ public struct SystemPathPolicy: Sendable {
     ]
     public static let refusedSubtrees: [String] = ["/usr"]
 
-    public let refused: Set<String>
-    public let subtrees: [String]
+    public let refused: Set<FilePath>
+    public let subtrees: [FilePath]
 
-    public init(extraPaths: [String] = [], subtrees: [String] = SystemPathPolicy.refusedSubtrees) {
-        refused = Set((SystemPathPolicy.systemPaths + extraPaths).map(LexicalPath.normalize))
-        self.subtrees = subtrees.map(LexicalPath.normalize)
+    public init(extraPaths: [FilePath] = [], subtrees: [String] = SystemPathPolicy.refusedSubtrees) {
+        refused = Set((SystemPathPolicy.systemPaths.map { FilePath($0) } + extraPaths).map(\.normalized))
+        self.subtrees = subtrees.map { FilePath($0).normalized }
     }
 
     /// The reason `path` (absolute, already resolved) is refused, or nil.
-    public func refusal(for path: String) -> String? {
-        let path = LexicalPath.normalize(path)
-        if refused.contains(where: { $0.utf8.elementsEqual(path.utf8) }) { return "is a system path" }
-        for top in subtrees where LexicalPath.isInside(path, top) {
+    public func refusal(for path: FilePath) -> String? {
+        let path = path.normalized
+        if refused.contains(path) { return "is a system path" }
+        for top in subtrees where path.isInside(top) {
             return "is under \(top)"
         }
         return nil
     }
+
+    public func refusal(for path: String) -> String? { refusal(for: FilePath(path)) }
 }
 
 /// The homes of whoever invoked us: the real uid's entry in the password
@@ -46,7 +48,7 @@ public struct SystemPathPolicy: Sendable {
 /// hook runs as root (home /root, refused anyway) or a local admin, so the
 /// local file is the database that matters.
 enum InvokingUserHomes {
-    static func collect() -> [String] {
+    static func collect() -> [FilePath] {
         let users = PasswordFile.load()
         var homes: [String] = []
         let uid = UserNamespace.hostUID()
@@ -56,7 +58,8 @@ enum InvokingUserHomes {
            let home = users.first(where: { $0.name == user })?.home {
             homes.append(home)
         }
-        return homes + homes.compactMap { try? Files.realPath($0) }
+        let named = homes.map { FilePath($0) }
+        return named + named.compactMap { try? Files.realPath($0) }
     }
 }
 

@@ -82,9 +82,9 @@ final class TreeLock {
 
     /// One file name per place: its hash (FNV-1a). Two places sharing a
     /// name only wait for each other more often than they need to.
-    static func writeLockName(_ device: String, _ path: String) -> String {
+    static func writeLockName(_ device: String, _ path: FilePath) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in path.utf8 {
+        for byte in path.bytes {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         let hex = String(hash, radix: 16)

@@ -1,5 +1,6 @@
 import Glibc
 import SVirtSystem
+import SVirtPaths
 import Synchronization
 
 /// An open directory of the tree. Closed when the last task that needs it
@@ -7,7 +8,7 @@ import Synchronization
 /// descriptors stay near the number of directories with pending children.
 final class DirHandle: Sendable {
     let fd: FileDescriptor
-    let path: String
+    let path: FilePath
     /// The directory it was opened in, nil for the root: kept for clearing
     /// stamps up the chain (Walk.beforeWrite).
     let parent: DirHandle?
@@ -19,7 +20,7 @@ final class DirHandle: Sendable {
     let trust: Trust.Directory
     /// `relabeled`: writing its label removed its stamp and cleared those
     /// above it already (Worker.labelOpenDirectory).
-    init(fd: FileDescriptor, path: String, parent: DirHandle? = nil, trust: Trust.Directory = .everything,
+    init(fd: FileDescriptor, path: FilePath, parent: DirHandle? = nil, trust: Trust.Directory = .everything,
          relabeled: Bool = false) {
         self.fd = fd
         self.path = path
@@ -37,7 +38,7 @@ struct DirTask: Sendable {
     /// The name's bytes with a terminating NUL.
     let name: [CChar]
 
-    var path: String { parent.path + "/" + String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    var path: FilePath { parent.path.appending(component: name.dropLast().lazy.map { UInt8(bitPattern: $0) }) }
 }
 
 /// Work for any thread: a subdirectory to open, or a batch of entries read
@@ -74,7 +75,7 @@ final class Walk: @unchecked Sendable {
     private(set) var mustStartOver = false
     /// Directories above the root (Relabeler.covering), whose stamps go before the
     /// first write (see beforeFirstWrite).
-    private let ancestors: [String]
+    private let ancestors: [FilePath]
     /// See Relabeler.afterDirectoryLabel.
     let afterDirectoryLabel: (@Sendable (String) -> Void)?
     /// Where workers add their counts as they go (Relabeler.observer).
@@ -100,7 +101,7 @@ final class Walk: @unchecked Sendable {
 
     init(root: DirHandle, label: FileLabel, threadLimit: Int, entryChecks: Bool, mayWriteBlind: Bool,
          method: XattrMethod? = nil, rootMount: MountIdentity.Root? = nil, calls: KernelCalls = KernelCalls(),
-         trust: Trust = .none, startsOverToWrite: Bool = false, ancestors: [String] = [],
+         trust: Trust = .none, startsOverToWrite: Bool = false, ancestors: [FilePath] = [],
          afterDirectoryLabel: (@Sendable (String) -> Void)? = nil, progress: ProgressTracker? = nil) {
         self.progress = progress
         self.mayWriteBlind = mayWriteBlind
@@ -202,17 +203,17 @@ final class Walk: @unchecked Sendable {
     /// Removes the stamp of the directory open at `fd`, if it has one.
     /// False when it stays: the walk then has failed (or stopped with a
     /// warning on a read-only file system) and nothing may be written.
-    func clearStamp(_ fd: FileDescriptor, _ path: String) -> Bool {
+    func clearStamp(_ fd: FileDescriptor, _ path: FilePath) -> Bool {
         guard let e = Stamps.remove(fd: fd) else { return true }
         stopWriting(e, path)
         return false
     }
 
-    private func stopWriting(_ e: Errno, _ path: String) {
-        if let warning = Walk.tolerated(e, path) {
+    private func stopWriting(_ e: Errno, _ path: FilePath) {
+        if let warning = Walk.tolerated(e, "\(path)") {
             stop(warning: warning)
         } else {
-            fail(.failed(path, "removexattr \(TreeStamp.xattrName)", errno: e))
+            fail(.failed("\(path)", "removexattr \(TreeStamp.xattrName)", errno: e))
         }
     }
 
@@ -234,7 +235,7 @@ final class Walk: @unchecked Sendable {
             unlock()
             return false
         }
-        var failed: (errno: Errno, path: String)?
+        var failed: (errno: Errno, path: FilePath)?
         if !readyToWrite.load(ordering: .relaxed) {
             failed = Stamps.remove(paths: ancestors)
             if failed == nil && trust.stamp != nil, let e = Stamps.remove(fd: root.fd) {

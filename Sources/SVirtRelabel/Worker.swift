@@ -1,5 +1,6 @@
 import Glibc
 import SVirtSystem
+import SVirtPaths
 
 /// One thread's walking: its own buffers (no allocation per entry) and
 /// counts, added to the walk's when the thread is done.
@@ -44,7 +45,7 @@ struct Worker {
         case .opened(let descriptor):
             fd = descriptor
         case .unknownMount:
-            walk.fail(.refused(task.path, MountIdentity.unknownReason))
+            walk.fail(.refused("\(task.path)", MountIdentity.unknownReason))
             return
         case .failed(.noEntry):
             return // vanished
@@ -61,7 +62,7 @@ struct Worker {
             walk.warn("\(task.path): mount point, not crossed")
             return
         case .failed(let e):
-            walk.fail(.failed(task.path, "open", errno: e))
+            walk.fail(.failed("\(task.path)", "open", errno: e))
             return
         }
         let outcome = labelOpenDirectory(fd, path: task.path, parent: task.parent)
@@ -70,7 +71,7 @@ struct Worker {
         let trust = walk.trust.subdirectory(of: task.parent.trust, relabeled: relabeled, ctime: { walk.ctime(fd) })
         let dir = DirHandle(fd: fd, path: task.path, parent: task.parent, trust: trust, relabeled: relabeled)
         record(outcome, dir.path)
-        walk.afterDirectoryLabel?(dir.path)
+        walk.afterDirectoryLabel?("\(dir.path)")
         readDirectory(dir)
     }
 
@@ -121,7 +122,7 @@ struct Worker {
             do {
                 n = try dir.fd.readDirectoryEntries(into: dents)
             } catch {
-                if error != .noEntry { walk.fail(.failed(dir.path, "getdents64", errno: error)) }
+                if error != .noEntry { walk.fail(.failed("\(dir.path)", "getdents64", errno: error)) }
                 return
             }
             if n == 0 { return }
@@ -205,19 +206,24 @@ struct Worker {
         switch outcome {
         case .unchanged: visited += 1; tick()
         case .changed: visited += 1; changed += 1; tick()
-        default: record(outcome, dir.path + "/" + String(cString: name))
+        default: record(outcome, dir.path.appending(component: Worker.bytes(name)))
         }
     }
 
-    private mutating func record(_ outcome: EntryOutcome, _ path: String) {
+    private mutating func record(_ outcome: EntryOutcome, _ path: FilePath) {
         defer { tick() }
         switch outcome {
         case .unchanged: visited += 1
         case .changed: visited += 1; changed += 1
-        case .stop(let e): walk.stop(warning: Walk.warning(e, path))
+        case .stop(let e): walk.stop(warning: Walk.warning(e, "\(path)"))
         case .failure(let error):
-            walk.fail(error.path.isEmpty ? error.at(path) : error)
+            walk.fail(error.path.isEmpty ? error.at("\(path)") : error)
         }
+    }
+
+    /// A name from getdents64, without its NUL.
+    static func bytes(_ name: UnsafePointer<CChar>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: name, count: strlen(name))
     }
 
     /// Labels the directory open at `fd` itself (in `parent`, nil for the
@@ -226,9 +232,9 @@ struct Worker {
     /// relabeled tree: its stamp goes before its label changes (best
     /// effort: without CAP_SYS_ADMIN, or on a file system without
     /// trusted.*, no stamp could have been read).
-    func labelOpenDirectory(_ fd: FileDescriptor, path: String, parent: DirHandle?) -> EntryOutcome {
+    func labelOpenDirectory(_ fd: FileDescriptor, path: FilePath, parent: DirHandle?) -> EntryOutcome {
         var strict = WritePolicy(mayWriteBlind: false)
-        return writer.apply(&strict, path: { path },
+        return writer.apply(&strict, path: { "\(path)" },
             beforeWrite: { walk.beforeWrite(in: parent) && (parent == nil || walk.clearStamp(fd, path)) },
             read: { (value) throws(Errno) in try fd.extendedAttribute(.selinux, into: value) },
             write: { (value) throws(Errno) in try fd.setExtendedAttribute(.selinux, to: value) })
@@ -250,7 +256,7 @@ struct Worker {
             case .sameMount:
                 break
             case .mountPoint:
-                walk.warn("\(dir.path)/\(String(cString: name)): mount point, not crossed")
+                walk.warn("\(dir.path.appending(component: Worker.bytes(name))): mount point, not crossed")
                 return .unchanged
             case .unknown:
                 // Labeling it by name could label what is mounted there.

@@ -1,4 +1,5 @@
 import Glibc
+import SVirtPaths
 
 /// Whole-file operations with the guarantees a hook needs: bounded reads and
 /// writes that are either complete or absent.
@@ -89,6 +90,14 @@ public enum Files {
         guard let resolved = realpath(path, nil) else { throw SystemError("realpath", path: path) }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+
+    /// realpath(3) with the bytes kept as the kernel gave them.
+    public static func realPath(_ path: FilePath) throws(SystemError) -> FilePath {
+        let resolved = path.withCString { realpath($0, nil) }
+        guard let resolved else { throw SystemError("realpath", path: path.description) }
+        defer { free(resolved) }
+        return FilePath(bytes: UnsafeRawBufferPointer(start: resolved, count: strlen(resolved)))
     }
 
     /// `path`, or the file it names when it is a symlink.

@@ -173,7 +173,10 @@ enum HookCommand {
             readFile: readFile,
             currentDirectory: currentDirectory(),
             paths: PathFacts(realPath: { try? Files.realPath($0) },
-                             persistentSource: { MountTable.persistentSource(of: $0, in: MountTable.parse(MountTable.readOwn() ?? [])) }))
+                             persistentSource: { path in
+                                 // A source the pipeline's text cannot name exactly is none.
+                                 MountTable.persistentSource(of: FilePath(path), in: MountTable.parse(MountTable.readOwn() ?? []))?.string
+                             }))
     }
 
     enum Parsed {

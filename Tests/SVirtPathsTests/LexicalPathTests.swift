@@ -35,3 +35,29 @@ struct LexicalPathTests {
         #expect(LexicalPath.absolute("rootfs", base: "relative") == nil)
     }
 }
+
+@Suite("FilePath: bytes as the kernel gives them")
+struct FilePathTests {
+    @Test("bytes that are not UTF-8 survive normalizing, relative paths and ancestors")
+    func nonUTF8Bytes() {
+        let path = FilePath(bytes: Array("/srv/".utf8) + [0xFF, 0x2F, 0x2E, 0x2F, 0xFE])  // /srv/\xff/./\xfe
+        #expect(path.normalized.bytes == Array("/srv/".utf8) + [0xFF, 0x2F, 0xFE])
+        #expect(path.relative(under: "/srv")?.bytes == [0xFF, 0x2F, 0xFE])
+        #expect(path.ancestors == ["/", "/srv", FilePath(bytes: Array("/srv/".utf8) + [0xFF])])
+        #expect(path.string == nil)
+        #expect(FilePath("/srv/x").string == "/srv/x")
+    }
+
+    @Test("a message shows valid UTF-8 as it is and each other byte as \\xNN")
+    func description() {
+        #expect(FilePath(bytes: Array("/é/".utf8) + [0xFF, 0x41, 0x80]).description == "/é/\\xffA\\x80")
+        #expect(FilePath("/usr/\u{301}x").description == "/usr/\u{301}x")
+    }
+
+    @Test("a C string of a path is its bytes and one NUL")
+    func cString() {
+        let path = FilePath(bytes: [0x2F, 0xFF])
+        let copied = path.withCString { Array(UnsafeBufferPointer(start: $0, count: 3)).map { UInt8(bitPattern: $0) } }
+        #expect(copied == [0x2F, 0xFF, 0])
+    }
+}

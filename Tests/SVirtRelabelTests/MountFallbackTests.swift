@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @_spi(Bench) @testable import SVirtRelabel
 import SVirtSystem
+import SVirtPaths
 
 @Suite("Mount points on kernels without openat2/statx mount IDs, and bind mounts of refused paths", .needsRoot)
 struct MountFallbackTests {
@@ -154,7 +155,7 @@ struct MountFallbackTests {
         ]
         // Through /m: /m itself; through /: /srv/t/b, /srv/t, /srv and /.
         func covering(_ path: String, _ id: UInt64) -> [String]? {
-            MountTable.coveringDirectories(of: path, mountID: id, mounts: mounts)?.map { "\($0.mountID) \($0.path)" }
+            MountTable.coveringDirectories(of: FilePath(path), mountID: id, mounts: mounts)?.map { "\($0.mountID) \($0.path)" }
         }
         // Through /m: /m itself; through /: /srv/t/b, /srv/t, /srv and /.
         #expect(covering("/m/c", 40) == ["22 /srv/t/b", "22 /srv/t", "22 /srv", "22 /", "40 /m"])

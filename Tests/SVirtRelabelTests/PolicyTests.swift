@@ -45,7 +45,7 @@ struct PolicyTests {
     func homesFromPasswordDatabase() {
         let homes = InvokingUserHomes.collect()
         let entry = getpwuid(getuid())!
-        #expect(homes.contains(String(cString: entry.pointee.pw_dir)))
+        #expect(homes.contains(FilePath(String(cString: entry.pointee.pw_dir))))
     }
 
     @Test("labels compare equal with or without libselinux's trailing NUL, and only then")
@@ -119,6 +119,19 @@ struct PolicyTests {
         ])
     }
 
+    @Test("a mount point that is not UTF-8 keeps its bytes, and a path below it is seen through it")
+    func mountinfoBytes() {
+        let line = Array("22 1 8:1 / / rw - ext4 /dev/vda rw\n40 22 8:1 /srv/".utf8) + [0xFF]
+            + Array(" /mnt/".utf8) + [0xFE] + Array("\\040x rw - ext4 /dev/vda rw\n".utf8)
+        let mounts = MountTable.parse(line)
+        let point = FilePath(bytes: Array("/mnt/".utf8) + [0xFE] + Array(" x".utf8))
+        #expect(mounts.map(\.mountPoint) == ["/", point])
+        #expect(mounts.last?.root == FilePath(bytes: Array("/srv/".utf8) + [0xFF]))
+        let below = point.appending(component: Array("f".utf8))
+        #expect(MountTable.views(of: below, mountID: 40, mounts: mounts)
+            == [FilePath(bytes: Array("/srv/".utf8) + [0xFF] + Array("/f".utf8)), below])
+    }
+
     @Test("entry checks are needed for a child mount inside the tree or a file mount anywhere on its mount")
     func entryChecks() {
         let mounts = [
@@ -128,7 +141,7 @@ struct PolicyTests {
             MountEntry(id: 32, parent: 22, mountPoint: "/etc/resolv.conf"),
             MountEntry(id: 33, parent: 99, mountPoint: "/srv/other/inner"),
         ]
-        let dirs: (String) -> Bool = { $0 != "/etc/resolv.conf" }
+        let dirs: (FilePath) -> Bool = { $0 != "/etc/resolv.conf" }
         #expect(MountTable.needsEntryChecks(tree: "/srv/vol", treeMount: 22, mounts: Array(mounts[0...2]), isDirectory: dirs))
         #expect(!MountTable.needsEntryChecks(tree: "/srv/volume", treeMount: 22, mounts: Array(mounts[0...2]), isDirectory: dirs))
         #expect(MountTable.needsEntryChecks(tree: "/srv/data", treeMount: 22, mounts: mounts, isDirectory: dirs))

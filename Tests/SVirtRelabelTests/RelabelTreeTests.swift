@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @_spi(Bench) @testable import SVirtRelabel
 import SVirtSystem
+import SVirtPaths
 
 /// Builds a tree with one entry of every file type, a symlink pointing out
 /// of the tree, and an outside directory beside it.
@@ -198,7 +199,7 @@ struct RelabelTreeTests {
         let scratch = Scratch()
         let tree = scratch.dir("tree")
         let fd = try FileDescriptor.open(tree, .directory)
-        let walk = Walk(root: DirHandle(fd: fd, path: tree), label: FileLabel(labelA), threadLimit: 1,
+        let walk = Walk(root: DirHandle(fd: fd, path: FilePath(tree)), label: FileLabel(labelA), threadLimit: 1,
                         entryChecks: true, mayWriteBlind: true)
         let worker = Worker(walk: walk)
         var policy = WritePolicy(mayWriteBlind: false)

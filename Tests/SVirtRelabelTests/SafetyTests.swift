@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @testable import SVirtRelabel
+import SVirtPaths
 
 @Suite("Refusals, mount points and file systems that cannot take labels", .needsRoot)
 struct SafetyTests {
@@ -9,7 +10,7 @@ struct SafetyTests {
           arguments: ["/etc", "/etc/", "/var/lib", "/tmp/../etc", "/var/lib/../lib", "/usr/share", "/", "/root"])
     func refusesResolvedSystemPaths(_ path: String) {
         #expect(throws: RelabelError.self) {
-            _ = try ResolvedSource.open(path, policy: SystemPathPolicy(extraPaths: InvokingUserHomes.collect()))
+            _ = try ResolvedSource.open(FilePath(path), policy: SystemPathPolicy(extraPaths: InvokingUserHomes.collect()))
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @testable import SVirtRelabel
+import SVirtPaths
 
 /// For suites that write security.selinux, mount, or make device nodes:
 /// skipped when not root, with the reason in the test log (not a failure
@@ -153,7 +154,7 @@ func waitForCoarseClock(after t: TreeStamp.Timestamp) throws {
 /// Holds the write lock (TreeLock.forWrites) for `path`'s place in its
 /// file system, as a relabel writing there would.
 func holdWrites(_ path: String, locks: String) throws -> WriteLock? {
-    let source = try ResolvedSource.open(path, policy: SystemPathPolicy())
+    let source = try ResolvedSource.open(FilePath(path), policy: SystemPathPolicy())
     defer { source.fd.close() }
     return try TreeLock.forWrites(source.place, directory: locks)
 }
