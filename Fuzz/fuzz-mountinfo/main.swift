@@ -20,16 +20,17 @@ func check(_ bytes: [UInt8]) {
     // Any text: every entry read is a line's first fields.
     let entries = MountTable.parse(bytes)
     require(entries.count <= bytes.split(separator: 0x0A).count, "more entries than lines")
-    // A line the kernel would write for a path made of the input reads back
-    // that path, among lines of junk.
-    guard let path = String(validating: bytes, as: UTF8.self), !bytes.isEmpty else { return }
+    // A line the kernel would write for a path made of the input (any
+    // bytes but NUL: UTF-8 or not) reads back that path, among lines of junk.
+    guard !bytes.isEmpty, !bytes.contains(0) else { return }
+    let path = [0x2F] + bytes
     let mountPoint = [0x2F] + escape(bytes)
     let line = Array("36 35 98:0 /".utf8) + escape(bytes) + [0x20] + mountPoint + Array(" rw,noatime - ext4 /dev/x rw".utf8)
     let table = Array("junk\n\n1 2\n".utf8) + line + Array("\n37 36 0:1 / /b rw - tmpfs t rw\n".utf8)
     let read = MountTable.parse(table)
     guard let entry = read.first(where: { $0.id == 36 }) else { fatalError("escaped line not read") }
     require(entry.parent == 35 && entry.device == "98:0", "escaped line read with other numbers")
-    require(entry.root == "/" + path && entry.mountPoint == "/" + path, "path \(path) reads back as \(entry.mountPoint)")
+    require(entry.root.bytes == path && entry.mountPoint.bytes == path, "path \(path) reads back as \(entry.mountPoint.bytes)")
     require(read.contains(where: { $0.id == 37 && $0.mountPoint == "/b" }), "line after the escaped one lost")
 }
 
