@@ -24,7 +24,8 @@ public struct MountEntry: Sendable, Equatable {
     public let root: FilePath
     public let mountPoint: FilePath
     /// After the " - " separator: the type ("overlay", "ext4") and the
-    /// super block options ("rw,lowerdir=...,upperdir=...").
+    /// super block options ("rw,lowerdir=...,upperdir=..."); each empty
+    /// when it is not UTF-8.
     public let fileSystemType: String
     public let superOptions: String
 
@@ -60,8 +61,12 @@ public enum MountTable {
             if fields.count == 6 {
                 let rest = fields[5].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
                 if let dash = rest.firstIndex(where: { $0.elementsEqual("-".utf8) }), dash + 1 < rest.count {
-                    type = String(decoding: unescape(Array(rest[dash + 1])), as: UTF8.self)
-                    if dash + 3 < rest.count { superOptions = String(decoding: unescape(Array(rest[dash + 3])), as: UTF8.self) }
+                    // Text only when it is UTF-8: a repaired upperdir would
+                    // name another directory (persistentSource).
+                    type = String(validating: unescape(Array(rest[dash + 1])), as: UTF8.self) ?? ""
+                    if dash + 3 < rest.count {
+                        superOptions = String(validating: unescape(Array(rest[dash + 3])), as: UTF8.self) ?? ""
+                    }
                 }
             }
             entries.append(MountEntry(id: id, parent: parent, device: String(decoding: fields[2], as: UTF8.self),
@@ -184,8 +189,10 @@ struct FileSystemPlace: Sendable, Equatable {
     /// Absolute and normalized, "/" for the file system's root.
     let path: FilePath
 
-    /// The directories above it, the root first.
-    var ancestors: [FilePath] { path.ancestors }
+    /// The directories above it, the root first. A pseudo file system's
+    /// root in mountinfo is no path ("net:[4026531840]"): taken from "/",
+    /// as any other.
+    var ancestors: [FilePath] { FilePath.root.appending(path).ancestors }
 }
 
 extension MountTable {

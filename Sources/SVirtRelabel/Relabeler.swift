@@ -110,7 +110,7 @@ public struct Relabeler: Sendable {
         defer { source.fd.close() }
         let fileLabel = FileLabel(label)
         guard source.isDirectory else { return try labelSingle(source, fileLabel) }
-        let tree = try OpenTree(source, forcedMethod: forcedMethod,
+        let tree = try OpenTree(source, forcedMethod: forcedMethod, calls: calls,
                                 threads: threads > 0 ? threads : Relabeler.defaultThreads())
         defer { tree.fd.close() }
         let progress = observer.map { ProgressTracker($0, total: Relabeler.knownEntryCount(source, open: tree.fd)) }
@@ -376,10 +376,10 @@ struct OpenTree {
     /// Rewriting an equal label costs nothing much (see WritePolicy).
     let cheapRewrite: Bool
 
-    init(_ source: ResolvedSource, forcedMethod: XattrMethod?, threads: Int) throws(RelabelError) {
+    init(_ source: ResolvedSource, forcedMethod: XattrMethod?, calls: KernelCalls, threads: Int) throws(RelabelError) {
         let fd: FileDescriptor
         do { fd = try source.fd.open(".", .directory) } catch { throw .failed("\(source.path)", "open", errno: error) }
-        guard let method = forcedMethod ?? XattrMethod.probe(directory: fd) else {
+        guard let method = forcedMethod ?? XattrMethod.probe(directory: fd, calls: calls) else {
             fd.close()
             // No getxattrat (Linux < 6.13) and no /proc to reach entries by
             // directory descriptor: there is no way to label without paths.

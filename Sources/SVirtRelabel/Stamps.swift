@@ -28,15 +28,19 @@ enum XattrMethod: Sendable {
     /// refused), else the proc path if /proc shows our descriptor; nil when
     /// neither works. Without this check a missing /proc would make every
     /// entry look vanished (ENOENT) and the walk succeed having done nothing.
-    static func probe(directory: FileDescriptor) -> XattrMethod? {
-        do {
-            _ = try directory.extendedAttributeSize(.selinux, ofEntry: ".")
-            return .atCalls
-        } catch where !error.meansCallMissing {
-            return .atCalls
-        } catch {}
-        guard let seen = try? FileDescriptor.currentDirectory.statx("/proc/self/fd/\(directory.rawValue)/.", [], fields: .inode),
-              let own = try? directory.statx(fields: .inode),
+    /// The check is fstatat's, not statx's: kernels without the at-calls
+    /// include those without statx (before 4.11, or filtered).
+    static func probe(directory: FileDescriptor, calls: KernelCalls = KernelCalls()) -> XattrMethod? {
+        if !calls.missing.contains(.xattrAtCalls) {
+            do {
+                _ = try directory.extendedAttributeSize(.selinux, ofEntry: ".")
+                return .atCalls
+            } catch where !error.meansCallMissing {
+                return .atCalls
+            } catch {}
+        }
+        guard let seen = try? FileDescriptor.currentDirectory.oldStatus("/proc/self/fd/\(directory.rawValue)/.", []),
+              let own = try? directory.oldStatus("", .emptyPath),
               seen.device == own.device, seen.inode == own.inode else { return nil }
         return .procPath
     }

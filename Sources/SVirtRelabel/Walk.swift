@@ -118,7 +118,7 @@ final class Walk: @unchecked Sendable {
         self.threadLimit = threadLimit
         self.canSpawn = Atomic(threadLimit > 1)
         self.entryChecks = entryChecks
-        self.method = method ?? XattrMethod.probe(directory: root.fd) ?? .procPath
+        self.method = method ?? XattrMethod.probe(directory: root.fd, calls: calls) ?? .procPath
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }

@@ -5,7 +5,10 @@ import CLinux
 /// the life of the program and a call per file converts nothing.
 public struct XattrName: Sendable, CustomStringConvertible {
     private let name: StaticString
-    public init(_ name: StaticString) { self.name = name }
+    public init(_ name: StaticString) {
+        precondition(name.hasPointerRepresentation, "an xattr name is a string literal of more than one scalar")
+        self.name = name
+    }
 
     public static let selinux = XattrName("security.selinux")
 

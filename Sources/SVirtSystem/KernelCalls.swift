@@ -16,6 +16,8 @@ public struct KernelCalls: Sendable {
         public static let statxMountID = Missing(rawValue: 4)
         /// /proc/self/fdinfo has no mnt_id (before 3.15, or no /proc).
         public static let fdinfo = Missing(rawValue: 8)
+        /// getxattrat/setxattrat fail with ENOSYS (before 6.13).
+        public static let xattrAtCalls = Missing(rawValue: 16)
     }
 
     public var missing: Missing

@@ -90,6 +90,23 @@ struct MountFallbackTests {
         for path in outside { #expect(label(path) == nil) }
     }
 
+    @Test("without the *xattrat calls (before 6.13) nor statx (before 4.11) the proc path is chosen and the tree labeled")
+    func noXattrAtNorStatx() throws {
+        let scratch = Scratch()
+        let (tree, outside) = try treeWithMounts(scratch)
+        let calls = KernelCalls(missing: [.xattrAtCalls, .statx, .openat2])
+        let fd = try FileDescriptor.open(tree, .directory)
+        defer { fd.close() }
+        #expect(XattrMethod.probe(directory: fd, calls: calls) == .procPath)
+        var relabeler = Relabeler(threads: 2, policy: SystemPathPolicy())
+        relabeler.calls = calls
+        _ = try relabeler.relabel(tree, to: labelA)
+        for path in outside { #expect(label(path) == nil, "\(path) labeled") }
+        for path in [tree, tree + "/plain", tree + "/sub", tree + "/sub/inner"] {
+            #expect(label(path) == labelA, "\(path) not labeled")
+        }
+    }
+
     @Test("mount verdicts: statx mount ID, then the mount root attribute, then fdinfo, then a different device, else unknown")
     func verdicts() {
         let root = MountIdentity.Root(device: Device(major: 8, minor: 1), mountID: 22)
@@ -237,6 +254,16 @@ struct PersistentSourceTests {
                 == "/var/lib/containerd/io.containerd.snapshotter.v1.native/snapshots/9")
         #expect(MountTable.persistentSource(of: "/mnt/x", in: mounts) == "/srv/with space")
         #expect(MountTable.persistentSource(of: "/run/y", in: mounts) == "/run/sub")
+    }
+
+    @Test("an overlay whose upper directory is not UTF-8 has no source, rather than a repaired one naming another")
+    func upperNotUTF8() {
+        let line = Array("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n90 22 0:50 / /r rw - overlay overlay rw,upperdir=/s/".utf8)
+            + [0xFF] + Array("/fs,workdir=/s/w\n".utf8)
+        let mounts = MountTable.parse(line)
+        #expect(mounts.last?.fileSystemType == "overlay")
+        #expect(mounts.last?.superOptions == "")
+        #expect(MountTable.persistentSource(of: "/r", in: mounts) == nil)
     }
 
     @Test("nothing mounted there, or a whole file system mounted there: no source")
