@@ -71,14 +71,12 @@ struct svirt_statx {
     unsigned int mtime_nsec;
 };
 
-// statx(2) by number (glibc declares it only with _GNU_SOURCE), retrying
-// EINTR. 0, or the errno of the failure.
+// statx(2) by number (glibc declares it only with _GNU_SOURCE): 0, or -1
+// with errno set. EINTR is retried by the caller (SVirtSystem).
 static inline int svirt_statx(int dir, const char *name, int flags, unsigned int mask, struct svirt_statx *out) {
     struct statx st;
     memset(&st, 0, sizeof st);
-    long r;
-    do { r = syscall(SYS_statx, dir, name, flags, mask, &st); } while (r == -1 && errno == EINTR);
-    if (r == -1) return errno;
+    if (syscall(SYS_statx, dir, name, flags, mask, &st) == -1) return -1;
     out->mask = st.stx_mask;
     out->mode = st.stx_mode;
     out->attributes = st.stx_attributes;
@@ -94,16 +92,14 @@ static inline int svirt_statx(int dir, const char *name, int flags, unsigned int
     return 0;
 }
 
-// openat2(2) by number with the header's struct open_how, retrying EINTR;
-// the fd, or -1 with errno set (ENOSYS before 5.6).
+// openat2(2) by number with the header's struct open_how: the fd, or -1
+// with errno set (ENOSYS before 5.6).
 static inline int svirt_openat2(int dir, const char *path, unsigned long long flags, unsigned long long resolve) {
     struct open_how how;
     memset(&how, 0, sizeof how);
     how.flags = flags;
     how.resolve = resolve;
-    long r;
-    do { r = syscall(SYS_openat2, dir, path, &how, sizeof how); } while (r == -1 && errno == EINTR);
-    return (int)r;
+    return (int)syscall(SYS_openat2, dir, path, &how, sizeof how);
 }
 
 static const unsigned int svirt_statx_type = STATX_TYPE;

@@ -34,8 +34,7 @@ extension FileDescriptor {
     /// statx(2) of `name` in this directory (ENOSYS before 4.11).
     public func statx(_ name: UnsafePointer<CChar>, _ options: AtOptions, fields: StatX.Fields) throws(Errno) -> StatX {
         var raw = svirt_statx()
-        let e = svirt_statx(rawValue, name, options.rawValue, fields.rawValue, &raw)
-        guard e == 0 else { throw Errno(rawValue: e) }
+        try retryingInterrupts { svirt_statx(rawValue, name, options.rawValue, fields.rawValue, &raw) }
         return StatX(raw)
     }
 

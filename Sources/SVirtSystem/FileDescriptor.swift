@@ -62,10 +62,11 @@ public struct FileDescriptor: Hashable, Sendable {
                 }
                 count = start
                 while count < capacity {
-                    let n = Glibc.read(rawValue, buffer.baseAddress! + count, capacity - count)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        failure = SystemError("read")
+                    let n: Int
+                    do throws(Errno) {
+                        n = try retryingInterrupts { Glibc.read(rawValue, buffer.baseAddress! + count, capacity - count) }
+                    } catch {
+                        failure = SystemError("read", errno: error)
                         return
                     }
                     if n == 0 { eof = true; return }
@@ -114,13 +115,14 @@ public struct FileDescriptor: Hashable, Sendable {
     /// false and another descriptor holds it; EINTR is retried.
     public func lock(shared: Bool = false, wait: Bool) throws(SystemError) -> Bool {
         let operation = (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)
-        while flock(rawValue, operation) != 0 {
-            let err = Errno.current
-            if err == .interrupted { continue }
-            if err == .wouldBlock && !wait { return false }
-            throw SystemError("flock", errno: err)
+        do {
+            try retryingInterrupts { flock(rawValue, operation) }
+            return true
+        } catch where error == .wouldBlock && !wait {
+            return false
+        } catch {
+            throw SystemError("flock", errno: error)
         }
-        return true
     }
 
     /// Whether the file open here is still the one named `name` (relative
