@@ -35,9 +35,11 @@ let package = Package(
         // The version --version prints: make passes VERSION and the git commit
         // in the environment, a plain `swift build` gets version.c's fallback.
         .target(name: "CVersion", cSettings: versionDefines),
-        // Thin typed wrappers over the system calls we use (errno-carrying errors).
+        // Every system call, in swift-system's shape: FileDescriptor methods,
+        // OptionSet flags, EINTR retried in one place, Errno thrown.
         .target(name: "SVirtSystem", dependencies: ["CLinux", "SVirtPaths"]),
-        // Paths by their bytes alone: normalize, absolute, inside (pure).
+        // FilePath: a path's bytes as the kernel gives them, and their lexical
+        // rules (normalize, relative, inside); pure.
         .target(name: "SVirtPaths"),
         // Order-preserving JSON tree; numbers kept as their source text.
         .target(name: "SVirtJSON"),
@@ -46,9 +48,9 @@ let package = Package(
         // Typed views over config.json and the runtime state.
         .target(name: "SVirtOCI", dependencies: ["SVirtJSON"]),
         // On-disk MCS level reservations, unique across processes.
-        .target(name: "SVirtAllocation", dependencies: ["CLinux", "SVirtSystem", "SVirtSELinux", "SVirtPaths"]),
+        .target(name: "SVirtAllocation", dependencies: ["SVirtSystem", "SVirtSELinux", "SVirtPaths"]),
         // fd-relative, symlink-safe, parallel relabel of a tree.
-        .target(name: "SVirtRelabel", dependencies: ["CLinux", "SVirtSystem", "SVirtPaths"]),
+        .target(name: "SVirtRelabel", dependencies: ["SVirtSystem", "SVirtPaths"]),
         // The pipeline: input bytes -> plan -> apply, against the collaborator
         // protocols it declares. It imports no module that does I/O of its own
         // (the store, the relabeler, the system layer).
