@@ -116,7 +116,7 @@ run: build
 	    < examples/config.json > .build/example-labeled.json
 	@cat .build/example-labeled.json; echo
 	@echo "== the labels it added:"
-	@grep -o '"\(selinuxLabel\|mountLabel\)":"[^"]*"' .build/example-labeled.json
+	@grep -o '"\(selinuxLabel\|mountLabel\)": *"[^"]*"' .build/example-labeled.json
 
 # SVIRT_TEST_DEB turns on DebPackageTests, which installs, removes and
 # purges that .deb on this host (a plain `swift test` skips it). It adds
